@@ -1,0 +1,1 @@
+"""reelforge API tier and the shared core (settings, db, models, storage, queue)."""

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.auth import service
+from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
+from app.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def signup(data: SignupRequest, session: SessionDep, settings: SettingsDep) -> UserOut:
+    user = await service.signup(session, data, settings)
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.post("/login", response_model=TokenOut)
+async def login(data: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    return await service.login(session, data, settings)

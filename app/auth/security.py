@@ -1,0 +1,54 @@
+"""Password hashing (off the event loop) and JWT issue/verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import bcrypt
+import jwt
+
+from app.settings import Settings
+
+# bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
+MAX_PASSWORD_BYTES = 72
+
+
+def _hash(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def _verify(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(password.encode(), password_hash.encode())
+
+
+async def hash_password(password: str, settings: Settings) -> str:
+    return await anyio.to_thread.run_sync(_hash, password, settings.bcrypt_rounds)
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    return await anyio.to_thread.run_sync(_verify, password, password_hash)
+
+
+def create_access_token(user_id: int, settings: Settings) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.jwt_expires_seconds),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def decode_access_token(token: str, settings: Settings) -> int | None:
+    """The user id in a valid, unexpired token; None for anything else."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[settings.jwt_algorithm],
+            options={"require": ["exp", "sub"]},
+        )
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
+from app.auth.security import create_access_token, hash_password, verify_password
+from app.errors import BadRequest, Unauthorized
+from app.models import User
+from app.settings import Settings
+
+_dummy_hash: str | None = None
+
+
+async def _hash_for_unknown_email(settings: Settings) -> str:
+    """A hash at the configured cost, so unknown emails take as long to refuse as wrong passwords."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password("unknown-user-placeholder", settings)
+    return _dummy_hash
+
+
+async def signup(session: AsyncSession, data: SignupRequest, settings: Settings) -> User:
+    if data.password1 != data.password2:
+        raise BadRequest("Passwords do not match")
+    email = data.email.lower()
+    if await session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise BadRequest("Email already registered")
+    user = User(
+        email=email,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        city=data.city.strip() if data.city else None,
+        country=data.country.strip() if data.country else None,
+        password_hash=await hash_password(data.password1, settings),
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a concurrent signup won the race for this email
+        raise BadRequest("Email already registered") from None
+    return user
+
+
+async def login(session: AsyncSession, data: LoginRequest, settings: Settings) -> TokenOut:
+    user = await session.scalar(select(User).where(User.email == data.email.strip().lower()))
+    valid = await verify_password(
+        data.password, user.password_hash if user else await _hash_for_unknown_email(settings)
+    )
+    if user is None or not valid:
+        raise Unauthorized("Invalid email or password")
+    return TokenOut(
+        access_token=create_access_token(user.id, settings), expires_in=settings.jwt_expires_seconds
+    )

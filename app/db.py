@@ -1,0 +1,117 @@
+"""Engines and sessions. The request scope below is the one place the API commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import queue
+from app.settings import Settings
+
+_AFTER_COMMIT = "reelforge.after_commit"
+_AFTER_ROLLBACK = "reelforge.after_rollback"
+
+
+def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Run a blocking clean-up (e.g. deleting stored files) once the transaction is durable."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+def after_rollback(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Undo a side effect (e.g. a stored upload) when the transaction does not commit."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(fn)
+
+
+async def _run_hooks(session: AsyncSession, name: str) -> None:
+    for fn in session.info.pop(name, []):
+        try:
+            await anyio.to_thread.run_sync(fn)
+        except Exception:  # clean-up is best effort; the data itself is already consistent
+            logging.getLogger(__name__).exception("post-transaction hook failed")
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sync_url(url: str) -> str:
+    """The same database through a blocking driver (worker processes and migrations)."""
+    return url.replace("+asyncpg", "+psycopg").replace("+aiosqlite", "")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _connect_args(settings: Settings, *, asyncpg: bool) -> dict[str, Any]:
+    if _is_sqlite(settings.database_url):
+        return {"timeout": settings.db_timeout_seconds}
+    if asyncpg:
+        return {"timeout": settings.db_timeout_seconds, "command_timeout": 30}
+    return {"connect_timeout": max(1, int(settings.db_timeout_seconds))}
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=True)}
+    if not _is_sqlite(url):
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=5)
+    engine = create_async_engine(url, **kwargs)
+    if _is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    url = sync_url(settings.database_url)
+    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=False)}
+    if not _is_sqlite(url):
+        kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if _is_sqlite(url):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """One per API process, created in the lifespan (after gunicorn forks)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = make_async_engine(settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def session_scope(self) -> AsyncIterator[AsyncSession]:
+        """Commit when the handler succeeds, roll back when it raises, then send buffered jobs."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                await _run_hooks(session, _AFTER_ROLLBACK)
+                raise
+            session.info.pop(_AFTER_ROLLBACK, None)
+            await queue.dispatch_pending(session)
+            await _run_hooks(session, _AFTER_COMMIT)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_sync_sessions(settings: Settings) -> sessionmaker[Session]:
+    return sessionmaker(make_sync_engine(settings), expire_on_commit=False)

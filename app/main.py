@@ -1,0 +1,46 @@
+"""create_app(): lifespan, middleware, routers. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.auth.router import router as auth_router
+from app.db import Database
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.logging_setup import configure_logging
+from app.public.router import router as public_router
+from app.settings import get_settings
+from app.storage import make_storage
+from app.videos.router import router as videos_router
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    app.state.database = Database(settings)
+    app.state.storage = make_storage(settings)
+    try:
+        yield
+    finally:
+        await app.state.database.dispose()
+
+
+def create_app() -> FastAPI:
+    configure_logging()
+    app = FastAPI(
+        title="reelforge",
+        version="0.1.0",
+        description="Upload a video, get 202 at once; Celery workers trim, letterbox and brand it.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (health_router, auth_router, videos_router, public_router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

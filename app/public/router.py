@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import CurrentUser, SessionDep
+from app.pagination import PageDep, RankingPageDep, set_total
+from app.public import service
+from app.public.schemas import PublicVideo, RankingEntry, VoteRegistered
+
+router = APIRouter(prefix="/api/public", tags=["public"])
+_ERR = {"content": {"application/json": {"example": {"detail": "message"}}}}
+
+
+@router.get("/videos", response_model=list[PublicVideo])
+async def public_videos(
+    session: SessionDep, page: PageDep, response: Response
+) -> list[PublicVideo]:
+    videos, total = await service.list_public(session, page)
+    set_total(response, total)
+    return videos
+
+
+@router.post(
+    "/videos/{video_id}/vote", response_model=VoteRegistered, responses={400: _ERR, 404: _ERR}
+)
+async def vote(video_id: int, user: CurrentUser, session: SessionDep) -> VoteRegistered:
+    await service.vote(session, user, video_id)
+    return VoteRegistered()
+
+
+@router.get("/rankings", response_model=list[RankingEntry], responses={400: _ERR})
+async def rankings(
+    session: SessionDep,
+    page: RankingPageDep,
+    response: Response,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[RankingEntry]:
+    entries, total = await service.rankings(session, page, city)
+    set_total(response, total)
+    return entries

@@ -1,0 +1,105 @@
+"""Every knob of the service, read once from the environment (or `.env`)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside dev
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    var_dir: Path = Path("var")
+
+    # Persistence and queue. The embedded default needs no server at all.
+    database_url: str = "sqlite+aiosqlite:///var/reelforge.db"
+    celery_broker_url: str = "filesystem://"
+    broker_dir: Path | None = None  # filesystem broker folder; defaults to var/broker
+    celery_queue: str = "videos"
+    broker_timeout_seconds: float = 2.0
+    db_timeout_seconds: float = 5.0
+
+    # Storage
+    storage_backend: Literal["local"] = "local"
+    storage_dir: Path | None = None  # defaults to var/storage
+    upload_chunk_bytes: int = 256 * 1024
+
+    # Auth
+    jwt_secret: str = DEV_SECRET
+    jwt_algorithm: str = "HS256"
+    jwt_expires_seconds: int = 3600
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    # Upload limits
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_title_chars: int = 255
+
+    # Input acceptance (ffprobe)
+    max_input_seconds: float = 600.0
+    max_input_dimension: int = 4096
+
+    # Output profile
+    output_max_seconds: float = 30.0
+    output_width: int = 1280
+    output_height: int = 720
+    output_max_fps: int = 30
+    output_preset: str = "veryfast"
+    output_crf: int = 23
+    bumper_seconds: float = 2.0
+    bumper_text: str = "reelforge"
+    bumper_color: str = "0x101820"
+    bumper_logo_path: Path | None = None  # an image drawn on the generated card
+    bumper_clip_path: Path | None = None  # a ready-made clip used instead of the card
+    thumbnail_at_seconds: float = 1.0
+
+    # Worker
+    worker_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 2))
+    ffmpeg_threads: int = 0  # 0 = cores // concurrency
+    task_soft_time_limit: int = 600
+    task_time_limit: int = 660
+    max_attempts: int = 3
+    lease_seconds: int = 60
+    progress_interval_seconds: float = 1.0
+    temp_dir: Path | None = None
+    ffmpeg_binary: str = "ffmpeg"
+    ffprobe_binary: str = "ffprobe"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "prod" and self.jwt_secret == DEV_SECRET:
+            raise ValueError("JWT_SECRET must be set to a real secret when ENVIRONMENT=prod")
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
+        return self
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.var_dir / "storage").resolve()
+
+    @property
+    def resolved_broker_dir(self) -> Path:
+        return (self.broker_dir or self.var_dir / "broker").resolve()
+
+    @property
+    def resolved_ffmpeg_threads(self) -> int:
+        if self.ffmpeg_threads > 0:
+            return self.ffmpeg_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.worker_concurrency))
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis redelivers unacked messages after this; it must outlive the hard limit."""
+        return self.task_time_limit * 2 + 60
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,130 @@
+"""Object storage behind one small interface. Keys are server-generated, never client names.
+
+Writes go to a temporary sibling and are renamed into place on commit, so a reader never sees a
+half-written object and an aborted upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import anyio
+
+from app.settings import Settings
+
+
+class StorageError(Exception):
+    """Storage failed for a reason that may go away (disk full, I/O error)."""
+
+
+class ObjectWriter(Protocol):
+    bytes_written: int
+
+    async def write(self, chunk: bytes) -> None: ...
+    async def commit(self) -> None: ...
+    async def abort(self) -> None: ...
+
+
+class Storage(Protocol):
+    def open_writer(self, key: str) -> ObjectWriter: ...
+    def local_path(self, key: str) -> Path: ...
+    def delete_sync(self, key: str) -> None: ...
+    def download_sync(self, key: str, dest: Path) -> None: ...
+    def upload_sync(self, src: Path, key: str) -> None: ...
+    def exists_sync(self, key: str) -> bool: ...
+    def check_writable_sync(self) -> None: ...
+
+
+class LocalObjectWriter:
+    def __init__(self, final_path: Path) -> None:
+        self._final = final_path
+        self._tmp = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.part")
+        self._file: BinaryIO | None = None
+        self.bytes_written = 0
+
+    def _open(self) -> BinaryIO:
+        self._tmp.parent.mkdir(parents=True, exist_ok=True)
+        return open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+
+    async def write(self, chunk: bytes) -> None:
+        if self._file is None:
+            self._file = await anyio.to_thread.run_sync(self._open)
+        await anyio.to_thread.run_sync(self._file.write, chunk)
+        self.bytes_written += len(chunk)
+
+    def _commit(self) -> None:
+        if self._file is None:
+            self._file = self._open()
+        self._file.close()
+        os.replace(self._tmp, self._final)
+
+    async def commit(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._commit)
+        except OSError as exc:
+            await self.abort()
+            raise StorageError(str(exc)) from exc
+
+    def _abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+    async def abort(self) -> None:
+        await anyio.to_thread.run_sync(self._abort)
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def local_path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"storage key escapes the root: {key!r}")
+        return path
+
+    def open_writer(self, key: str) -> LocalObjectWriter:
+        return LocalObjectWriter(self.local_path(key))
+
+    def delete_sync(self, key: str) -> None:
+        self.local_path(key).unlink(missing_ok=True)
+
+    def exists_sync(self, key: str) -> bool:
+        return self.local_path(key).is_file()
+
+    def download_sync(self, key: str, dest: Path) -> None:
+        shutil.copyfile(self.local_path(key), dest)
+
+    def upload_sync(self, src: Path, key: str) -> None:
+        final = self.local_path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def check_writable_sync(self) -> None:
+        probe = self.root / f".ready-{uuid.uuid4().hex}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+
+def make_storage(settings: Settings) -> Storage:
+    return LocalStorage(settings.resolved_storage_dir)
+
+
+def original_key(video_uuid: str) -> str:
+    return f"originals/{video_uuid}/original"
+
+
+def output_keys(video_id: int, attempt: int) -> tuple[str, str]:
+    base = f"outputs/{video_id}/attempt-{attempt}"
+    return f"{base}/processed.mp4", f"{base}/thumbnail.jpg"

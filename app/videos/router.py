@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
+from app.pagination import PageDep, set_total
+from app.videos import service
+from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
+from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
+
+router = APIRouter(prefix="/api/videos", tags=["videos"])
+
+_ERR = {"content": {"application/json": {"example": {"detail": "message"}}}}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FILE_FIELD, TITLE_FIELD],
+                    "properties": {
+                        FILE_FIELD: {"type": "string", "format": "binary"},
+                        TITLE_FIELD: {"type": "string", "minLength": 1, "maxLength": 255},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadAccepted,
+    openapi_extra=_UPLOAD_BODY,
+    responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR},
+    summary="Stream a video to storage and queue it for processing",
+)
+async def upload_video(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    upload = await receive_video_upload(request, storage, settings)
+    video = await service.create_video(session, storage, user, upload)
+    status_url = f"/api/videos/{video.id}"
+    body = UploadAccepted(task_id=video.task_id, video_id=video.id, status_url=status_url)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=202, headers={"Location": status_url}
+    )
+
+
+@router.get("", response_model=list[VideoSummary])
+async def list_videos(
+    user: CurrentUser, session: SessionDep, page: PageDep, response: Response
+) -> list[VideoSummary]:
+    videos, total = await service.list_videos(session, user, page)
+    set_total(response, total)
+    return [service.summary(v) for v in videos]
+
+
+@router.get("/{video_id}", response_model=VideoDetail, responses={403: _ERR, 404: _ERR})
+async def get_video(video_id: int, user: CurrentUser, session: SessionDep) -> VideoDetail:
+    video = await service.get_owned_video(session, user, video_id)
+    return await service.detail(session, video)
+
+
+@router.delete(
+    "/{video_id}", response_model=VideoDeleted, responses={400: _ERR, 403: _ERR, 404: _ERR}
+)
+async def delete_video(
+    video_id: int, user: CurrentUser, session: SessionDep, storage: StorageDep
+) -> VideoDeleted:
+    await service.delete_video(session, storage, user, video_id)
+    return VideoDeleted(video_id=video_id)
+
+
+@router.post(
+    "/{video_id}/publish", response_model=VideoDetail, responses={403: _ERR, 404: _ERR, 409: _ERR}
+)
+async def publish_video(video_id: int, user: CurrentUser, session: SessionDep) -> VideoDetail:
+    video = await service.publish_video(session, user, video_id)
+    return await service.detail(session, video)
+
+
+@router.get(
+    "/{video_id}/file",
+    response_class=FileResponse,
+    responses={403: _ERR, 404: _ERR, 206: {"description": "Partial content (Range)"}},
+    summary="Download the original, processed video or thumbnail (supports Range)",
+)
+async def download_file(
+    video_id: int,
+    user: OptionalUser,
+    session: SessionDep,
+    storage: StorageDep,
+    variant: Variant = "processed",
+) -> FileResponse:
+    stored = await service.file_for(session, storage, user, video_id, variant)
+    return FileResponse(
+        storage.local_path(stored.key), media_type=stored.media_type, filename=stored.filename
+    )

@@ -1,0 +1,157 @@
+"""Video jobs: create (and enqueue after commit), read, delete (cancel), publish, serve files."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import anyio
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import queue
+from app.db import after_commit, after_rollback
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.models import User, Video, VideoStatus, Vote, utcnow
+from app.pagination import Page
+from app.storage import Storage
+from app.videos.schemas import Variant, VideoDetail, VideoSummary, file_url
+from app.videos.upload import ReceivedUpload
+
+NOT_FOUND = "Video not found"
+NOT_OWNER = "You are not authorized to access this video"
+
+
+async def create_video(
+    session: AsyncSession, storage: Storage, owner: User, upload: ReceivedUpload
+) -> Video:
+    after_rollback(session, lambda: storage.delete_sync(upload.key))
+    video = Video(
+        owner_id=owner.id,
+        title=upload.title,
+        status=VideoStatus.queued,
+        task_id=str(uuid.uuid4()),
+        original_key=upload.key,
+        original_content_type=upload.content_type,
+        original_bytes=upload.size,
+    )
+    session.add(video)
+    await session.flush()
+    queue.enqueue_video_processing(session, video.id, video.task_id)
+    return video
+
+
+async def list_videos(session: AsyncSession, owner: User, page: Page) -> tuple[list[Video], int]:
+    total = await session.scalar(select(func.count()).where(Video.owner_id == owner.id))
+    rows = await session.scalars(
+        select(Video)
+        .where(Video.owner_id == owner.id)
+        .order_by(Video.uploaded_at.desc(), Video.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return list(rows), total or 0
+
+
+async def get_owned_video(session: AsyncSession, user: User, video_id: int) -> Video:
+    video = await session.get(Video, video_id)
+    if video is None:
+        raise NotFound(NOT_FOUND)
+    if video.owner_id != user.id:
+        raise Forbidden(NOT_OWNER)
+    return video
+
+
+async def count_votes(session: AsyncSession, video_id: int) -> int:
+    return await session.scalar(select(func.count()).where(Vote.video_id == video_id)) or 0
+
+
+def summary(video: Video) -> VideoSummary:
+    return VideoSummary(
+        video_id=video.id,
+        title=video.title,
+        status=video.status,
+        progress=video.progress,
+        uploaded_at=video.uploaded_at,
+        processed_at=video.processed_at,
+        processed_url=file_url(video.id, "processed") if video.processed_key else None,
+    )
+
+
+async def detail(session: AsyncSession, video: Video) -> VideoDetail:
+    return VideoDetail(
+        **summary(video).model_dump(),
+        error=video.error,
+        original_url=file_url(video.id, "original"),
+        thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,
+        duration_seconds=video.duration_seconds,
+        published=video.published,
+        votes=await count_votes(session, video.id),
+    )
+
+
+async def delete_video(session: AsyncSession, storage: Storage, user: User, video_id: int) -> None:
+    """Delete the row in one statement; a worker still holding the job then finds its claim gone,
+    stops, and removes whatever it wrote. Stored files go once the delete is committed."""
+    video = await get_owned_video(session, user, video_id)
+    if video.published:
+        raise BadRequest("Cannot delete a public video")
+    keys = await session.execute(
+        delete(Video)
+        .where(Video.id == video_id, Video.published.is_(False))
+        .returning(Video.original_key, Video.processed_key, Video.thumbnail_key)
+    )
+    row = keys.one_or_none()
+    if row is None:  # published or deleted by a concurrent request since we read it
+        raise BadRequest("Cannot delete a public video")
+    for key in row:
+        if key:
+            after_commit(session, lambda key=key: storage.delete_sync(key))
+
+
+async def publish_video(session: AsyncSession, user: User, video_id: int) -> Video:
+    video = await get_owned_video(session, user, video_id)
+    if video.status != VideoStatus.processed:
+        raise Conflict("Only processed videos can be published")
+    if not video.published:
+        video.published = True
+        video.published_at = utcnow()
+        await session.flush()
+    return video
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    media_type: str
+    filename: str
+
+
+async def file_for(
+    session: AsyncSession, storage: Storage, user: User | None, video_id: int, variant: Variant
+) -> StoredFile:
+    stored = await _stored_file(session, user, video_id, variant)
+    if not await anyio.to_thread.run_sync(storage.exists_sync, stored.key):
+        raise NotFound("This file is not available")
+    return stored
+
+
+async def _stored_file(
+    session: AsyncSession, user: User | None, video_id: int, variant: Variant
+) -> StoredFile:
+    video = await session.get(Video, video_id)
+    if video is None:
+        raise NotFound(NOT_FOUND)
+    public_variant = variant != "original" and video.published
+    if not public_variant and (user is None or user.id != video.owner_id):
+        raise Forbidden(NOT_OWNER)
+    if variant == "original":
+        return StoredFile(
+            video.original_key, video.original_content_type, f"video-{video.id}-original"
+        )
+    key = video.processed_key if variant == "processed" else video.thumbnail_key
+    if key is None:
+        raise NotFound("This file is not available yet")
+    if variant == "processed":
+        return StoredFile(key, "video/mp4", f"video-{video.id}.mp4")
+    return StoredFile(key, "image/jpeg", f"video-{video.id}.jpg")

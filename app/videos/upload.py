@@ -1,0 +1,222 @@
+"""Streaming multipart receiver: the file goes to storage chunk by chunk, limits enforced as
+bytes arrive (also for chunked bodies with no Content-Length), the container sniffed from its
+first bytes. Nothing is ever held whole in memory, and a rejected upload leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
+
+from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from app.settings import Settings
+from app.storage import ObjectWriter, Storage, original_key
+
+FILE_FIELD = "video_file"
+TITLE_FIELD = "title"
+MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 8
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+SNIFF_BYTES = 64
+
+
+@dataclass
+class ReceivedUpload:
+    title: str
+    key: str
+    size: int
+    content_type: str
+
+
+def sniff_container(head: bytes) -> str | None:
+    """MIME type of a supported container judged by its magic bytes, or None."""
+    if len(head) >= 8 and head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm" if b"webm" in head[:SNIFF_BYTES] else "video/x-matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    return None
+
+
+def human_bytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+@dataclass
+class _Part:
+    name: str | None = None
+    is_file: bool = False
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+
+
+class _Events:
+    """Collects the push parser's callbacks so they can be handled with `await` afterwards."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, bytes]] = []
+        self._field = bytearray()
+        self._value = bytearray()
+
+    def callbacks(self) -> dict[str, object]:
+        return {
+            "on_part_begin": lambda: self.items.append(("begin", b"")),
+            "on_header_field": lambda d, s, e: self._field.extend(d[s:e]),
+            "on_header_value": lambda d, s, e: self._value.extend(d[s:e]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": lambda: self.items.append(("headers_done", b"")),
+            "on_part_data": lambda d, s, e: self.items.append(("data", bytes(d[s:e]))),
+            "on_part_end": lambda: self.items.append(("end", b"")),
+        }
+
+    def _header_end(self) -> None:
+        if bytes(self._field).lower() == b"content-disposition":
+            self.items.append(("disposition", bytes(self._value)))
+        self._field.clear()
+        self._value.clear()
+
+
+class UploadReceiver:
+    def __init__(self, storage: Storage, settings: Settings) -> None:
+        self.storage = storage
+        self.limit = settings.max_upload_bytes
+        self.max_title = settings.max_title_chars
+        self.key = original_key(uuid.uuid4().hex)
+        self.writer: ObjectWriter | None = None
+        self.file_seen = False
+        self.content_type: str | None = None
+        self.head = bytearray()
+        self.title_bytes: bytearray | None = None
+        self.parts = 0
+        self._part = _Part()
+
+    async def receive(self, request: Request) -> ReceivedUpload:
+        boundary = self._boundary(request)
+        self._check_declared_length(request)
+        events = _Events()
+        parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+                await self._handle(events.items)
+                events.items.clear()
+            parser.finalize()
+            await self._handle(events.items)
+            return await self._finish()
+        except BaseException:
+            if self.writer is not None:
+                await self.writer.abort()
+            raise
+
+    @staticmethod
+    def _boundary(request: Request) -> bytes:
+        ctype, params = parse_options_header(request.headers.get("content-type", ""))
+        if ctype != b"multipart/form-data" or b"boundary" not in params:
+            raise BadRequest("Expected a multipart/form-data body with a video_file field")
+        return params[b"boundary"]
+
+    def _check_declared_length(self, request: Request) -> None:
+        declared = request.headers.get("content-length")
+        if (
+            declared
+            and declared.isdigit()
+            and int(declared) > self.limit + MULTIPART_OVERHEAD_BYTES
+        ):
+            raise self._too_large()
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"File too large. Maximum size is {human_bytes(self.limit)}")
+
+    async def _handle(self, items: list[tuple[str, bytes]]) -> None:
+        for kind, data in items:
+            if kind == "begin":
+                self.parts += 1
+                if self.parts > MAX_PARTS:
+                    raise BadRequest("Too many form fields")
+                self._part = _Part()
+            elif kind == "disposition":
+                _, params = parse_options_header(data)
+                self._part.name = params.get(b"name", b"").decode("utf-8", "replace")
+                self._part.is_file = b"filename" in params
+            elif kind == "headers_done":
+                await self._start_part()
+            elif kind == "data":
+                await self._part_data(data)
+            elif kind == "end":
+                await self._end_part()
+
+    async def _start_part(self) -> None:
+        if self._part.name == FILE_FIELD:
+            if self.file_seen:
+                raise BadRequest("Only one video_file may be uploaded per request")
+            self.file_seen = True
+            self.writer = self.storage.open_writer(self.key)
+        elif self._part.name == TITLE_FIELD:
+            self.title_bytes = bytearray()
+
+    async def _part_data(self, data: bytes) -> None:
+        name = self._part.name
+        if name == FILE_FIELD and self.writer is not None:
+            if self.writer.bytes_written + len(self.head) + len(data) > self.limit:
+                raise self._too_large()
+            if self.content_type is None:
+                # Keep the first bytes back until the container is judged: a rejected body
+                # never reaches storage at all.
+                self.head.extend(data)
+                if len(self.head) < 12:
+                    return
+                self._sniff()
+                data, self.head = bytes(self.head), bytearray()
+            await self.writer.write(data)
+        elif name == TITLE_FIELD and self.title_bytes is not None:
+            self.title_bytes.extend(data)
+            if len(self.title_bytes) > MAX_FIELD_BYTES:
+                raise BadRequest(f"Title must be 1-{self.max_title} characters")
+
+    def _sniff(self) -> None:
+        self.content_type = sniff_container(bytes(self.head[:SNIFF_BYTES]))
+        if self.content_type is None:
+            raise UnsupportedMedia(
+                "Unsupported file type: upload an MP4, MOV, MKV, WebM or AVI video"
+            )
+
+    async def _end_part(self) -> None:
+        if self._part.name == FILE_FIELD and self.content_type is None and self.head:
+            self._sniff()
+            assert self.writer is not None
+            await self.writer.write(bytes(self.head))
+            self.head = bytearray()
+
+    async def _finish(self) -> ReceivedUpload:
+        if not self.file_seen or self.writer is None:
+            raise BadRequest("video_file is required")
+        if self.writer.bytes_written == 0:
+            raise BadRequest("The uploaded file is empty")
+        title = self._title()
+        await self.writer.commit()
+        assert self.content_type is not None
+        return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type)
+
+    def _title(self) -> str:
+        if self.title_bytes is None:
+            raise BadRequest("Title is required")
+        title = self.title_bytes.decode("utf-8", "replace").strip()
+        if not title:
+            raise BadRequest("Title is required")
+        if len(title) > self.max_title or "\x00" in title:
+            raise BadRequest(f"Title must be 1-{self.max_title} characters")
+        return title
+
+
+async def receive_video_upload(
+    request: Request, storage: Storage, settings: Settings
+) -> ReceivedUpload:
+    try:
+        return await UploadReceiver(storage, settings).receive(request)
+    except ClientDisconnect:
+        raise BadRequest("Upload interrupted by the client") from None
