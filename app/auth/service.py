@@ -14,7 +14,7 @@ _dummy_hash: str | None = None
 
 
 async def _hash_for_unknown_email(settings: Settings) -> str:
-    """A hash at the configured cost, so unknown emails take as long to refuse as wrong passwords."""
+    """A hash at the configured cost: unknown emails take as long to refuse as bad passwords."""
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = await hash_password("unknown-user-placeholder", settings)

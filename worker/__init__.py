@@ -1,0 +1,1 @@
+"""reelforge compute tier: Celery workers that run the FFmpeg pipeline."""

@@ -1,0 +1,74 @@
+"""What ffprobe says about an upload, and whether we accept it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from app.settings import Settings
+from worker.ffmpeg import ACCEPTED_FORMAT_NAMES, FFmpegError
+
+MAX_STREAMS = 16
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    format_name: str
+    duration: float
+    width: int
+    height: int
+    fps: float
+
+
+def _rate(value: str | None) -> float:
+    try:
+        return float(Fraction(value)) if value and value != "0/0" else 0.0
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def _reject(reason: str) -> FFmpegError:
+    return FFmpegError(reason, permanent=True)
+
+
+def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float:
+    for raw in (fmt.get("duration"), video.get("duration")):
+        try:
+            if raw is not None and float(raw) > 0:
+                return float(raw)
+        except ValueError:
+            continue
+    raise _reject("Could not determine the video duration")
+
+
+def accept(probe_data: dict[str, Any], settings: Settings) -> MediaInfo:
+    """Raise a permanent FFmpegError with a human reason for anything we will not process."""
+    fmt: dict[str, Any] = probe_data.get("format") or {}
+    streams: list[dict[str, Any]] = probe_data.get("streams") or []
+    format_name = str(fmt.get("format_name", ""))
+    if format_name not in ACCEPTED_FORMAT_NAMES:
+        raise _reject(f"Unsupported container: {format_name or 'unknown'}")
+    if len(streams) > MAX_STREAMS:
+        raise _reject(f"Too many streams ({len(streams)}; the limit is {MAX_STREAMS})")
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    if not videos:
+        raise _reject("No video stream found")
+    video = videos[0]
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise _reject("The video stream has no picture size")
+    limit = settings.max_input_dimension
+    if width > limit or height > limit:
+        raise _reject(f"Video dimensions {width}x{height} exceed the {limit} pixel limit")
+    duration = _duration(fmt, video)
+    if duration > settings.max_input_seconds:
+        raise _reject(
+            f"Video is too long ({duration:.0f} s; the limit is {settings.max_input_seconds:.0f} s)"
+        )
+    fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    return MediaInfo(format_name, duration, width, height, fps)

@@ -1,0 +1,23 @@
+"""Thin tasks: take an ID, run the pipeline, let Celery schedule the retry it asks for."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+
+from app.broker import PROCESS_VIDEO_TASK
+from worker.celery_app import celery_app
+from worker.context import get_context
+from worker.pipeline import process_video as run_pipeline
+
+log = logging.getLogger(__name__)
+
+
+@celery_app.task(name=PROCESS_VIDEO_TASK, bind=True, max_retries=None)
+def process_video(self: Task, video_id: int) -> str:
+    outcome = run_pipeline(int(video_id), get_context())
+    log.info("video %s: %s %s", video_id, outcome.kind, outcome.detail)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.kind
