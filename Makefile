@@ -1,0 +1,29 @@
+.PHONY: install install-test run test lint typecheck migrate clean
+
+install:            ## venv + locked deps + ffmpeg when missing
+	scripts/bootstrap.sh run
+
+install-test:
+	scripts/bootstrap.sh test
+
+run: install        ## API on :8000 + one worker, embedded default (SQLite, filesystem broker)
+	scripts/run.sh
+
+migrate: install
+	.venv/bin/alembic upgrade head
+
+test: install-test  ## whole suite; starts throwaway Postgres and Redis itself
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	.venv/bin/ruff check app worker tests
+	.venv/bin/ruff format --check app worker tests
+
+typecheck: install-test
+	.venv/bin/mypy app worker
+
+lock:               ## re-resolve requirements.lock from pyproject.toml
+	.venv/bin/python -m pip install -q uv && .venv/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what reelforge needs on a fresh Debian/Ubuntu machine, then the locked Python deps.
+#   scripts/bootstrap.sh run    → ffmpeg (the embedded default needs no server)
+#   scripts/bootstrap.sh test   → plus redis-server and postgresql for the throwaway test servers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ffmpeg && have ffprobe || need+=(ffmpeg)
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core fontconfig)
+if [ "$mode" = test ]; then
+  have redis-server || need+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || need+=(postgresql)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if ! have apt-get; then
+    echo "bootstrap: missing system packages (${need[*]}) and no apt-get to install them" >&2
+    exit 1
+  fi
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "bootstrap: installing ${need[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

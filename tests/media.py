@@ -1,0 +1,32 @@
+"""Test inputs made by FFmpeg itself, so the suite ships no binary fixtures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+
+def make_clip(
+    path: Path, *, seconds: float, width: int, height: int, fps: int = 30, audio: bool = True
+) -> Path:
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+           "-i", f"testsrc2=s={width}x{height}:r={fps}:d={seconds}"]  # fmt: skip
+    if audio:
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "35", "-pix_fmt", "yuv420p"]
+    cmd += ["-shortest", str(path)] if audio else [str(path)]
+    subprocess.run(cmd, check=True, timeout=180)
+    return path
+
+
+def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        check=True, capture_output=True, timeout=60,
+    ).stdout  # fmt: skip
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def video_stream(info: dict) -> dict:  # type: ignore[type-arg]
+    return next(s for s in info["streams"] if s["codec_type"] == "video")
