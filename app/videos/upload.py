@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
@@ -20,6 +21,7 @@ FILE_FIELD = "video_file"
 TITLE_FIELD = "title"
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
+MAX_PART_HEADER_BYTES = 16 * 1024  # room for very long client filenames (never used as paths)
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SNIFF_BYTES = 64
 
@@ -99,7 +101,9 @@ class UploadReceiver:
         boundary = self._boundary(request)
         self._check_declared_length(request)
         events = _Events()
-        parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
+        parser = MultipartParser(
+            boundary, events.callbacks(), max_header_size=MAX_PART_HEADER_BYTES  # type: ignore[arg-type]
+        )
         try:
             async for chunk in request.stream():
                 parser.write(chunk)
@@ -108,6 +112,10 @@ class UploadReceiver:
             parser.finalize()
             await self._handle(events.items)
             return await self._finish()
+        except MultipartParseError as exc:
+            if self.writer is not None:
+                await self.writer.abort()
+            raise BadRequest(f"Malformed multipart body: {exc}") from None
         except BaseException:
             if self.writer is not None:
                 await self.writer.abort()
