@@ -1,4 +1,4 @@
-.PHONY: install install-test run test lint typecheck migrate clean
+.PHONY: install install-test run test lint typecheck migrate lock clean
 
 install:            ## venv + locked deps + ffmpeg when missing
 	scripts/bootstrap.sh run
@@ -12,7 +12,9 @@ run: install        ## API on :8000 + one worker, embedded default (SQLite, file
 migrate: install
 	.venv/bin/alembic upgrade head
 
-test: install-test  ## whole suite; starts throwaway Postgres and Redis itself
+test: install-test  ## lint, types, then the whole suite (starts throwaway Postgres and Redis)
+	.venv/bin/ruff check app worker tests
+	.venv/bin/mypy app worker
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     # Storage
     storage_backend: Literal["local"] = "local"
     storage_dir: Path | None = None  # defaults to var/storage
-    upload_chunk_bytes: int = 256 * 1024
 
     # Auth
     jwt_secret: str = DEV_SECRET

@@ -17,7 +17,9 @@ class Api:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
-    def signup(self, *, city: str | None = "Bogota", first_name: str = "Test", **extra: str) -> dict:  # type: ignore[type-arg]
+    def signup(
+        self, *, city: str | None = "Bogota", first_name: str = "Test", **extra: str
+    ) -> dict:  # type: ignore[type-arg]
         body = {
             "first_name": first_name,
             "last_name": "User",
@@ -66,7 +68,10 @@ class Api:
         return response.json()  # type: ignore[no-any-return]
 
     def wait_for(
-        self, auth: dict[str, str], video_id: int, statuses: tuple[str, ...] = ("processed", "failed"),
+        self,
+        auth: dict[str, str],
+        video_id: int,
+        statuses: tuple[str, ...] = ("processed", "failed"),
         timeout: float = 120,
     ) -> dict:  # type: ignore[type-arg]
         deadline = time.monotonic() + timeout

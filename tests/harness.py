@@ -78,7 +78,9 @@ class Postgres:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run(self.pg_ctl, "-D", str(data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
+        self._run(
+            self.pg_ctl, "-D", str(data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
+        )
         return self
 
     def url(self, database: str = "postgres", driver: str = "asyncpg") -> str:

@@ -263,3 +263,11 @@ def probe(ffprobe: str, path: Path, timeout: float = 30.0) -> dict[str, object]:
     except json.JSONDecodeError as exc:
         raise FFmpegError("ffprobe returned unreadable output", permanent=True) from exc
     return data
+
+
+def duration_of(probe_data: dict[str, object]) -> float:
+    fmt = probe_data.get("format")
+    try:
+        return float(fmt.get("duration", 0)) if isinstance(fmt, dict) else 0.0
+    except (TypeError, ValueError):
+        return 0.0

@@ -128,9 +128,7 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> None:
         ffmpeg.run(
             ffmpeg.thumbnail_args(settings.ffmpeg_binary, source, thumb, profile, at), timeout=60
         )
-        duration = float(
-            ffmpeg.probe(settings.ffprobe_binary, output).get("format", {}).get("duration", 0)  # type: ignore[union-attr]
-        )
+        duration = ffmpeg.duration_of(ffmpeg.probe(settings.ffprobe_binary, output))
         processed_key, thumbnail_key = output_keys(claim.video_id, claim.attempt)
         storage.upload_sync(output, processed_key)
         storage.upload_sync(thumb, thumbnail_key)

@@ -53,8 +53,7 @@ async def vote(session: AsyncSession, voter: User, video_id: int) -> None:
     )
     if published is None:
         raise NotFound(NOT_FOUND)
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
         insert(Vote)
         .values(video_id=video_id, user_id=voter.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -104,9 +105,8 @@ async def delete_video(session: AsyncSession, storage: Storage, user: User, vide
     row = keys.one_or_none()
     if row is None:  # published or deleted by a concurrent request since we read it
         raise BadRequest("Cannot delete a public video")
-    for key in row:
-        if key:
-            after_commit(session, lambda key=key: storage.delete_sync(key))
+    for key in (k for k in row if k):
+        after_commit(session, functools.partial(storage.delete_sync, key))
 
 
 async def publish_video(session: AsyncSession, user: User, video_id: int) -> Video:

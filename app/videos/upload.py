@@ -102,7 +102,9 @@ class UploadReceiver:
         self._check_declared_length(request)
         events = _Events()
         parser = MultipartParser(
-            boundary, events.callbacks(), max_header_size=MAX_PART_HEADER_BYTES  # type: ignore[arg-type]
+            boundary,
+            events.callbacks(),  # type: ignore[arg-type]
+            max_header_size=MAX_PART_HEADER_BYTES,
         )
         try:
             async for chunk in request.stream():

@@ -13,7 +13,15 @@ import jwt
 from tests.api_client import PASSWORD, Api
 from tests.harness import Stack
 
-SUMMARY_KEYS = {"video_id", "title", "status", "progress", "uploaded_at", "processed_at", "processed_url"}
+SUMMARY_KEYS = {
+    "video_id",
+    "title",
+    "status",
+    "progress",
+    "uploaded_at",
+    "processed_at",
+    "processed_url",
+}
 DETAIL_KEYS = SUMMARY_KEYS | {
     "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes",
 }  # fmt: skip
@@ -49,9 +57,13 @@ def test_signup_and_login(api: Api) -> None:
 
     again = api.http.post("/api/auth/signup", json=body)
     assert again.status_code == 400 and again.json() == {"detail": "Email already registered"}
-    mismatch = api.http.post("/api/auth/signup", json={**body, "email": "x" + email, "password2": "other-pass"})
+    mismatch = api.http.post(
+        "/api/auth/signup", json={**body, "email": "x" + email, "password2": "other-pass"}
+    )
     assert mismatch.status_code == 400 and mismatch.json() == {"detail": "Passwords do not match"}
-    short = api.http.post("/api/auth/signup", json={**body, "password1": "short", "password2": "short"})
+    short = api.http.post(
+        "/api/auth/signup", json={**body, "password1": "short", "password2": "short"}
+    )
     assert short.status_code == 422
     bad_email = api.http.post("/api/auth/signup", json={**body, "email": "not-an-email"})
     assert bad_email.status_code == 422
@@ -66,13 +78,21 @@ def test_signup_and_login(api: Api) -> None:
 
     wrong = api.http.post("/api/auth/login", json={"email": email, "password": "wrong-password"})
     assert wrong.status_code == 401 and "detail" in wrong.json()
-    unknown = api.http.post("/api/auth/login", json={"email": "nobody@example.com", "password": "x" * 8})
+    unknown = api.http.post(
+        "/api/auth/login", json={"email": "nobody@example.com", "password": "x" * 8}
+    )
     assert unknown.status_code == 401
 
 
 def test_concurrent_signups_for_one_email_are_400_not_500(api: Api) -> None:
     email = f"race-{uuid.uuid4().hex[:8]}@example.com"
-    body = {"first_name": "R", "last_name": "C", "email": email, "password1": PASSWORD, "password2": PASSWORD}
+    body = {
+        "first_name": "R",
+        "last_name": "C",
+        "email": email,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
 
     def signup(_: int) -> int:
         return httpx.post(api.base_url + "/api/auth/signup", json=body, timeout=30).status_code
@@ -119,7 +139,10 @@ def test_video_routes_keys_codes_and_ownership(api: Api, clip_small: Path) -> No
     assert missing.status_code == 404 and missing.json() == {"detail": "Video not found"}
     assert api.http.delete(f"/api/videos/{video_id}", headers=stranger).status_code == 403
     assert api.http.post(f"/api/videos/{video_id}/publish", headers=stranger).status_code == 403
-    assert api.http.get(f"/api/videos/{video_id}/file?variant=original", headers=stranger).status_code == 403
+    assert (
+        api.http.get(f"/api/videos/{video_id}/file?variant=original", headers=stranger).status_code
+        == 403
+    )
     assert api.http.get(f"/api/videos/{video_id}/file?variant=processed").status_code == 403
     assert api.http.delete("/api/videos/999999", headers=owner).status_code == 404
 

@@ -68,7 +68,9 @@ def test_long_input_is_trimmed_to_30_seconds(api: Api, media: Path, tmp_path: Pa
     auth = api.user()
     video_id = api.processed_video(auth, clip)
     out = tmp_path / "trimmed.mp4"
-    out.write_bytes(api.http.get(f"/api/videos/{video_id}/file?variant=processed", headers=auth).content)
+    out.write_bytes(
+        api.http.get(f"/api/videos/{video_id}/file?variant=processed", headers=auth).content
+    )
     duration = float(ffprobe(out)["format"]["duration"])
     assert 30 + BUMPERS - 0.5 <= duration <= 30 + BUMPERS + 0.5
 
@@ -78,7 +80,9 @@ def test_portrait_input_is_pillarboxed(api: Api, media: Path, tmp_path: Path) ->
     auth = api.user()
     video_id = api.processed_video(auth, clip)
     out = tmp_path / "portrait-out.mp4"
-    out.write_bytes(api.http.get(f"/api/videos/{video_id}/file?variant=processed", headers=auth).content)
+    out.write_bytes(
+        api.http.get(f"/api/videos/{video_id}/file?variant=processed", headers=auth).content
+    )
     stream = video_stream(ffprobe(out))
     assert (stream["width"], stream["height"]) == (1280, 720)
     # Pillarbox: a frame from the main clip has black bars left and right, picture in the middle.

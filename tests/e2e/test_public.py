@@ -23,7 +23,9 @@ def test_twenty_concurrent_duplicate_votes_count_once(api: Api, clip_small: Path
     video_id = _published(api, owner, clip_small)
 
     def vote(_: int) -> httpx.Response:
-        return httpx.post(f"{api.base_url}/api/public/videos/{video_id}/vote", headers=voter, timeout=30)
+        return httpx.post(
+            f"{api.base_url}/api/public/videos/{video_id}/vote", headers=voter, timeout=30
+        )
 
     with ThreadPoolExecutor(20) as pool:
         responses = list(pool.map(vote, range(20)))
@@ -56,10 +58,17 @@ def test_rankings_order_city_filter_and_pagination(api: Api, clip_small: Path) -
     voters = [api.user() for _ in range(3)]
     # P1 gets 3 votes, P0 gets 1, P2 gets 0; the outsider gets 2.
     for voter in voters:
-        assert api.http.post(f"/api/public/videos/{videos[1]}/vote", headers=voter).status_code == 200
-    assert api.http.post(f"/api/public/videos/{videos[0]}/vote", headers=voters[0]).status_code == 200
+        assert (
+            api.http.post(f"/api/public/videos/{videos[1]}/vote", headers=voter).status_code == 200
+        )
+    assert (
+        api.http.post(f"/api/public/videos/{videos[0]}/vote", headers=voters[0]).status_code == 200
+    )
     for voter in voters[:2]:
-        assert api.http.post(f"/api/public/videos/{outsider_video}/vote", headers=voter).status_code == 200
+        assert (
+            api.http.post(f"/api/public/videos/{outsider_video}/vote", headers=voter).status_code
+            == 200
+        )
 
     ranked = api.http.get("/api/public/rankings", params={"city": city})
     assert ranked.status_code == 200 and ranked.headers["X-Total-Count"] == "3"
@@ -70,7 +79,9 @@ def test_rankings_order_city_filter_and_pagination(api: Api, clip_small: Path) -
     ]  # fmt: skip
     assert {r["city"] for r in rows} == {city}
 
-    page2 = api.http.get("/api/public/rankings", params={"city": city, "page": 2, "limit": 2}).json()
+    page2 = api.http.get(
+        "/api/public/rankings", params={"city": city, "page": 2, "limit": 2}
+    ).json()
     assert [(r["position"], r["username"]) for r in page2] == [(3, "P2 User")]
     case_insensitive = api.http.get("/api/public/rankings", params={"city": city.upper()}).json()
     assert len(case_insensitive) == 3

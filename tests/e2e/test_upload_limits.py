@@ -62,7 +62,9 @@ def test_non_video_bytes_sent_as_mp4_are_415(api: Api, pg_stack: Stack) -> None:
         b"\x89PNG\r\n\x1a\n" + b"\x00" * 200,
         b"#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n",  # HLS playlist named .mp4
     ):
-        response = api.upload_raw(auth, multipart([("title", b"t", None), ("video_file", payload, "x.mp4")]))
+        response = api.upload_raw(
+            auth, multipart([("title", b"t", None), ("video_file", payload, "x.mp4")])
+        )
         assert response.status_code == 415, (payload[:10], response.text)
         assert "Unsupported file type" in response.json()["detail"]
     assert _stored_files(pg_stack) == before
@@ -75,7 +77,9 @@ def test_empty_file_and_missing_fields_are_400(api: Api, clip_small: Path) -> No
     assert empty.status_code == 400 and empty.json() == {"detail": "The uploaded file is empty"}
     no_title = api.upload_raw(auth, multipart([("video_file", clip_small.read_bytes(), "x.mp4")]))
     assert no_title.status_code == 400 and no_title.json() == {"detail": "Title is required"}
-    blank = api.upload_raw(auth, multipart([("title", b"  ", None), ("video_file", clip_small.read_bytes(), "x.mp4")]))
+    blank = api.upload_raw(
+        auth, multipart([("title", b"  ", None), ("video_file", clip_small.read_bytes(), "x.mp4")])
+    )
     assert blank.status_code == 400
     long_title = api.upload(auth, clip_small, title="x" * 10_000)
     assert long_title.status_code == 400 and "Title must be" in long_title.json()["detail"]
@@ -124,11 +128,15 @@ def test_a_playlist_behind_a_video_signature_is_never_processed(api: Api) -> Non
             b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isom\n#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
             + f"#EXTINF:10,\nhttp://127.0.0.1:{port}/segment.ts\n#EXT-X-ENDLIST\n".encode()
         )
-        response = api.upload_raw(auth, multipart([("title", b"t", None), ("video_file", payload, "x.mp4")]))
+        response = api.upload_raw(
+            auth, multipart([("title", b"t", None), ("video_file", payload, "x.mp4")])
+        )
         assert response.status_code == 202
         video = api.wait_for(auth, response.json()["video_id"])
         assert video["status"] == "failed"
-        assert video["error"] == "The file is not a readable video (unsupported or corrupt container)"
+        assert (
+            video["error"] == "The file is not a readable video (unsupported or corrupt container)"
+        )
         time.sleep(0.5)
     finally:
         stop.set()

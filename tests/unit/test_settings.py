@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+
+def test_production_refuses_the_placeholder_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(environment="prod")
+    assert Settings(environment="prod", jwt_secret="a-real-secret").environment == "prod"
+
+
+def test_hard_limit_must_exceed_soft_limit_and_visibility_outlives_it() -> None:
+    with pytest.raises(ValidationError):
+        Settings(task_soft_time_limit=100, task_time_limit=100)
+    settings = Settings(task_soft_time_limit=100, task_time_limit=120)
+    assert settings.visibility_timeout > settings.task_time_limit
+
+
+def test_ffmpeg_threads_follow_cores_per_worker_process() -> None:
+    assert Settings(ffmpeg_threads=3).resolved_ffmpeg_threads == 3
+    assert Settings(worker_concurrency=1000).resolved_ffmpeg_threads == 1
+
+
+def test_env_example_documents_every_setting() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = {
+        line.lstrip("# ").split("=", 1)[0]
+        for line in text.splitlines()
+        if "=" in line.split(" ", 2)[-1] or "=" in line
+    }
+    missing = [name.upper() for name in Settings.model_fields if name.upper() not in documented]
+    assert missing == []
