@@ -25,13 +25,10 @@ def test_ffmpeg_threads_follow_cores_per_worker_process() -> None:
 
 
 def test_env_example_documents_every_setting() -> None:
+    import re
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
-    documented = {
-        line.lstrip("# ").split("=", 1)[0]
-        for line in text.splitlines()
-        if "=" in line.split(" ", 2)[-1] or "=" in line
-    }
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     missing = [name.upper() for name in Settings.model_fields if name.upper() not in documented]
     assert missing == []
