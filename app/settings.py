@@ -28,8 +28,16 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = 5.0
 
     # Storage
-    storage_backend: Literal["local"] = "local"
+    storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None  # defaults to var/storage
+    s3_bucket: str = "reelforge"
+    s3_endpoint_url: str | None = None  # None = AWS; e.g. http://minio:9000
+    s3_public_endpoint_url: str | None = None  # host clients use for presigned URLs
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_presign_seconds: int = 3600
 
     # Auth
     jwt_secret: str = DEV_SECRET

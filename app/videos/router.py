@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
 from app.pagination import PageDep, set_total
@@ -91,7 +91,12 @@ async def publish_video(video_id: int, user: CurrentUser, session: SessionDep) -
 @router.get(
     "/{video_id}/file",
     response_class=FileResponse,
-    responses={403: _ERR, 404: _ERR, 206: {"description": "Partial content (Range)"}},
+    responses={
+        403: _ERR,
+        404: _ERR,
+        206: {"description": "Partial content (Range)"},
+        307: {"description": "Redirect to a presigned URL (S3 storage)"},
+    },
     summary="Download the original, processed video or thumbnail (supports Range)",
 )
 async def download_file(
@@ -100,8 +105,11 @@ async def download_file(
     session: SessionDep,
     storage: StorageDep,
     variant: Variant = "processed",
-) -> FileResponse:
+) -> Response:
     stored = await service.file_for(session, storage, user, video_id, variant)
+    url = storage.download_url(stored.key, stored.filename, stored.media_type)
+    if url is not None:
+        return RedirectResponse(url, status_code=307)
     return FileResponse(
         storage.local_path(stored.key), media_type=stored.media_type, filename=stored.filename
     )

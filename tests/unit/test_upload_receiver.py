@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from app.settings import Settings
-from app.storage import LocalStorage
+from app.storage.local import LocalStorage
 from app.videos.upload import UploadReceiver, sniff_container
 from tests.api_client import multipart
 

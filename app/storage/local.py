@@ -1,8 +1,6 @@
-"""Object storage behind one small interface. Keys are server-generated, never client names.
-
-Writes go to a temporary sibling and are renamed into place on commit, so a reader never sees a
-half-written object and an aborted upload leaves nothing behind.
-"""
+"""Local-filesystem storage (the embedded default). Writes go to a temporary sibling and are
+renamed into place on commit, so a reader never sees a half-written object and an aborted upload
+leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -10,33 +8,11 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import anyio
 
-from app.settings import Settings
-
-
-class StorageError(Exception):
-    """Storage failed for a reason that may go away (disk full, I/O error)."""
-
-
-class ObjectWriter(Protocol):
-    bytes_written: int
-
-    async def write(self, chunk: bytes) -> None: ...
-    async def commit(self) -> None: ...
-    async def abort(self) -> None: ...
-
-
-class Storage(Protocol):
-    def open_writer(self, key: str) -> ObjectWriter: ...
-    def local_path(self, key: str) -> Path: ...
-    def delete_sync(self, key: str) -> None: ...
-    def download_sync(self, key: str, dest: Path) -> None: ...
-    def upload_sync(self, src: Path, key: str) -> None: ...
-    def exists_sync(self, key: str) -> bool: ...
-    def check_writable_sync(self) -> None: ...
+from app.storage.base import StorageError
 
 
 class LocalObjectWriter:
@@ -111,20 +87,10 @@ class LocalStorage:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def download_url(self, key: str, filename: str, media_type: str) -> str | None:
+        return None  # served by the API itself (FileResponse, with Range support)
+
     def check_writable_sync(self) -> None:
         probe = self.root / f".ready-{uuid.uuid4().hex}"
         probe.write_bytes(b"ok")
         probe.unlink()
-
-
-def make_storage(settings: Settings) -> Storage:
-    return LocalStorage(settings.resolved_storage_dir)
-
-
-def original_key(video_uuid: str) -> str:
-    return f"originals/{video_uuid}/original"
-
-
-def output_keys(video_id: int, attempt: int) -> tuple[str, str]:
-    base = f"outputs/{video_id}/attempt-{attempt}"
-    return f"{base}/processed.mp4", f"{base}/thumbnail.jpg"

@@ -1,0 +1,41 @@
+"""The storage interface. Keys are server-generated, never the client's filename."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class StorageError(Exception):
+    """Storage failed for a reason that may go away (disk full, I/O error, S3 hiccup)."""
+
+
+class ObjectWriter(Protocol):
+    bytes_written: int
+
+    async def write(self, chunk: bytes) -> None: ...
+    async def commit(self) -> None: ...
+    async def abort(self) -> None: ...
+
+
+class Storage(Protocol):
+    def open_writer(self, key: str) -> ObjectWriter: ...
+    def local_path(self, key: str) -> Path: ...
+    def download_url(self, key: str, filename: str, media_type: str) -> str | None:
+        """A URL the client can fetch directly (presigned), or None to stream through the API."""
+        ...
+
+    def delete_sync(self, key: str) -> None: ...
+    def download_sync(self, key: str, dest: Path) -> None: ...
+    def upload_sync(self, src: Path, key: str) -> None: ...
+    def exists_sync(self, key: str) -> bool: ...
+    def check_writable_sync(self) -> None: ...
+
+
+def original_key(video_uuid: str) -> str:
+    return f"originals/{video_uuid}/original"
+
+
+def output_keys(video_id: int, attempt: int) -> tuple[str, str]:
+    base = f"outputs/{video_id}/attempt-{attempt}"
+    return f"{base}/processed.mp4", f"{base}/thumbnail.jpg"
