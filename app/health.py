@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import redis.asyncio as aioredis
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
+from app.metrics import render as render_metrics
+from app.ratelimit import limiter
 from app.settings import Settings, get_settings
 
 router = APIRouter(tags=["health"])
@@ -20,12 +22,14 @@ CHECK_TIMEOUT_SECONDS = 1.0
 
 
 @router.get("/", response_class=PlainTextResponse, include_in_schema=False)
-async def root() -> str:
+@limiter.exempt
+async def root(request: Request) -> str:
     return "Healthcheck OK - reelforge"
 
 
 @router.get("/health")
-async def health() -> dict[str, str]:
+@limiter.exempt
+async def health(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
@@ -79,9 +83,18 @@ async def _run(
 
 
 @router.get("/ready", responses={503: {"description": "At least one dependency is unusable"}})
+@limiter.exempt
 async def ready(request: Request) -> JSONResponse:
     results = await asyncio.gather(*(_run(check, request) for check in CHECKS.values()))
     checks = dict(zip(CHECKS, results, strict=True))
     ok = all(r["status"] == "ok" for r in results)
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+@limiter.exempt
+async def metrics(request: Request) -> Response:
+    """Prometheus scrape target. nginx does not expose it; scrape the API port directly."""
+    body, content_type = await render_metrics(request.app.state.database.engine)
+    return Response(body, media_type=content_type)

@@ -6,13 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from slowapi.errors import RateLimitExceeded
+from slowapi.middleware import SlowAPIASGIMiddleware
 
 from app.auth.router import router as auth_router
 from app.db import Database
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.logging_setup import configure_logging
+from app.metrics import MetricsMiddleware
 from app.public.router import router as public_router
+from app.ratelimit import limiter, rate_limit_exceeded
+from app.request_id import RequestIdMiddleware
 from app.settings import get_settings
 from app.storage import make_storage
 from app.videos.router import router as videos_router
@@ -38,6 +43,12 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
+    # Added last = outermost: request id first, then metrics, then the rate limiter.
+    app.add_middleware(SlowAPIASGIMiddleware)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     for router in (health_router, auth_router, videos_router, public_router):
         app.include_router(router)
     return app

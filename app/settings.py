@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     jwt_expires_seconds: int = 3600
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
+    # App rate limits (slowapi syntax: "N/second|minute|hour", several joined by ";")
+    rate_limit_enabled: bool = True
+    rate_limit_storage_uri: str | None = None  # default: the Redis broker, else memory://
+    rate_limit_default: str = "300/minute"
+    rate_limit_upload: str = "30/minute"
+    rate_limit_auth: str = "20/minute"
+
     # Upload limits
     max_upload_bytes: int = 100 * 1024 * 1024
     max_title_chars: int = 255
@@ -80,6 +87,7 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = 5.0
     progress_interval_seconds: float = 1.0
     temp_dir: Path | None = None
+    worker_metrics_port: int = 9808
     ffmpeg_binary: str = "ffmpeg"
     ffprobe_binary: str = "ffprobe"
 

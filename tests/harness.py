@@ -265,6 +265,10 @@ def stack_env(root: Path, database_url: str, broker_url: str, **extra: str) -> d
         RETRY_BACKOFF_SECONDS="1",
         WORKER_CONCURRENCY="1",
         PYTHONUNBUFFERED="1",
+        # Functional tests make many requests from one IP; the rate-limit tests set their own.
+        RATE_LIMIT_DEFAULT="100000/minute",
+        RATE_LIMIT_UPLOAD="100000/minute",
+        RATE_LIMIT_AUTH="100000/minute",
     )
     env.update(extra)
     (root / "tmp").mkdir(parents=True, exist_ok=True)

@@ -1,20 +1,35 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
 from app.deps import SessionDep, SettingsDep
+from app.ratelimit import auth_limit, limiter
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def signup(data: SignupRequest, session: SessionDep, settings: SettingsDep) -> UserOut:
+@limiter.limit(auth_limit)
+async def signup(
+    request: Request,
+    response: Response,
+    data: SignupRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> UserOut:
     user = await service.signup(session, data, settings)
     return UserOut.model_validate(user, from_attributes=True)
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(data: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenOut:
+@limiter.limit(auth_limit)
+async def login(
+    request: Request,
+    response: Response,
+    data: LoginRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenOut:
     return await service.login(session, data, settings)

@@ -5,6 +5,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
 from app.pagination import PageDep, set_total
+from app.ratelimit import limiter, upload_limit
 from app.videos import service
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
@@ -39,6 +40,7 @@ _UPLOAD_BODY = {
     responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR},
     summary="Stream a video to storage and queue it for processing",
 )
+@limiter.limit(upload_limit)
 async def upload_video(
     request: Request,
     user: CurrentUser,

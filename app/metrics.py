@@ -1,0 +1,124 @@
+"""Prometheus metrics for the API, correct under gunicorn's multi-process mode.
+
+With PROMETHEUS_MULTIPROC_DIR set (the gunicorn config sets it) every worker process writes its
+samples to that folder and `/metrics` aggregates them. Backlog gauges are read from the jobs
+table at scrape time, so they are right whichever process answers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import anyio
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.models import Video, VideoStatus
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+HTTP_REQUESTS = Counter(
+    "reelforge_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "reelforge_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+UPLOAD_BYTES = Counter("reelforge_upload_bytes_total", "Bytes of accepted uploads")
+UPLOAD_DURATION = Histogram(
+    "reelforge_upload_duration_seconds",
+    "Time to receive and store an upload",
+    buckets=LATENCY_BUCKETS,
+)
+JOBS_CREATED = Counter("reelforge_jobs_created_total", "Video jobs created")
+RATE_LIMITED = Counter("reelforge_rate_limited_total", "Requests refused by the app rate limiter")
+
+
+class MetricsMiddleware:
+    """Count and time every request by route template (never the raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            if route != "/metrics":
+                HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+                HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+class _Backlog(Collector):
+    def __init__(self, queued: int, processing: int, oldest_age: float) -> None:
+        self.values = (queued, processing, oldest_age)
+
+    def collect(self) -> Iterable[Metric]:
+        queued, processing, oldest = self.values
+        yield GaugeMetricFamily("reelforge_jobs_queued", "Jobs waiting for a worker", value=queued)
+        yield GaugeMetricFamily(
+            "reelforge_jobs_processing", "Jobs being processed", value=processing
+        )
+        yield GaugeMetricFamily(
+            "reelforge_oldest_queued_job_age_seconds",
+            "Age of the oldest queued job (autoscale workers on this)",
+            value=oldest,
+        )
+
+
+async def _backlog(engine: AsyncEngine) -> _Backlog:
+    async with engine.connect() as conn:
+        rows = dict(
+            (await conn.execute(select(Video.status, func.count()).group_by(Video.status))).all()
+        )
+        oldest = await conn.scalar(
+            select(func.min(Video.uploaded_at)).where(Video.status == VideoStatus.queued)
+        )
+    age = 0.0
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+    return _Backlog(rows.get(VideoStatus.queued, 0), rows.get(VideoStatus.processing, 0), age)
+
+
+async def render(engine: AsyncEngine) -> tuple[bytes, str]:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY  # single process: the default registry already holds everything
+    output = await anyio.to_thread.run_sync(generate_latest, registry)  # reads the sample files
+    backlog_registry = CollectorRegistry()
+    backlog_registry.register(await _backlog(engine))
+    return output + generate_latest(backlog_registry), CONTENT_TYPE_LATEST
