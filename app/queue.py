@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import anyio
@@ -11,6 +11,7 @@ from celery import Celery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.broker import PROCESS_VIDEO_TASK, make_celery
+from app.request_id import current_request_id
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Job:
     task_name: str
     task_id: str
     args: tuple[int | str, ...]
+    request_id: str | None = field(default_factory=current_request_id)
 
 
 @lru_cache
@@ -43,6 +45,7 @@ def send_now(job: Job) -> None:
         job.task_name,
         args=list(job.args),
         task_id=job.task_id,
+        headers={"request_id": job.request_id} if job.request_id else None,
         retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
     )

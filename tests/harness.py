@@ -264,6 +264,7 @@ def stack_env(root: Path, database_url: str, broker_url: str, **extra: str) -> d
         LEASE_SECONDS="20",
         RETRY_BACKOFF_SECONDS="1",
         WORKER_CONCURRENCY="1",
+        WORKER_METRICS_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
         # Functional tests make many requests from one IP; the rate-limit tests set their own.
         RATE_LIMIT_DEFAULT="100000/minute",

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+# Children report metrics through files; this must be set before prometheus_client is imported.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="reelforge-worker-metrics-")
+)
 
-from app.broker import make_celery
-from app.logging_setup import configure_logging
-from app.settings import get_settings
+from celery import Task  # noqa: E402
+from celery.signals import (  # noqa: E402
+    task_postrun,
+    task_prerun,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
+
+from app.broker import make_celery  # noqa: E402
+from app.logging_setup import configure_logging  # noqa: E402
+from app.request_id import request_id_var  # noqa: E402
+from app.settings import get_settings  # noqa: E402
+from worker import metrics  # noqa: E402
 
 settings = get_settings()
 configure_logging()
@@ -31,10 +47,32 @@ celery_app.conf.update(
 
 
 @worker_ready.connect
-def _start_reconciler(**_: Any) -> None:
+def _start_main_process_services(**_: Any) -> None:
     from worker.reconciler import start_reconciler
 
     start_reconciler(settings)
+    metrics.serve(settings.worker_metrics_port)
+
+
+@worker_process_shutdown.connect
+def _child_exit(pid: int | None = None, **_: Any) -> None:
+    metrics.child_exited(pid or os.getpid())
+
+
+@task_prerun.connect
+def _bind_request_id(task: Task | None = None, **_: Any) -> None:
+    """The API's request id travels in the message headers; put it on every log line."""
+    if task is None:
+        return
+    rid = getattr(task.request, "request_id", None) or (task.request.headers or {}).get(
+        "request_id"
+    )
+    request_id_var.set(rid)
+
+
+@task_postrun.connect
+def _unbind_request_id(**_: Any) -> None:
+    request_id_var.set(None)
 
 
 @worker_shutdown.connect

@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # processed | failed | cancelled | skipped | retry
+    reason_class: str  # a bounded label for metrics
     detail: str = ""
     retry_in: float | None = None
+    realtime_factor: float | None = None
 
 
 def profile_from(settings: Settings) -> OutputProfile:
@@ -79,23 +81,25 @@ def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
         if claim.reason == "held" and claim.lease_until is not None:
             lease_end = claim.lease_until.replace(tzinfo=claim.lease_until.tzinfo or UTC)
             wait = (lease_end - datetime.now(UTC)).total_seconds()
-            return Outcome("retry", "lease held by another worker", retry_in=max(1.0, wait + 1))
-        return Outcome("skipped", claim.reason)
+            return Outcome(
+                "retry", "lease_held", "lease held by another worker", retry_in=max(1.0, wait + 1)
+            )
+        return Outcome("skipped", claim.reason, claim.reason)
     if claim.attempt > settings.max_attempts:
         jobs.fail(claim, _gave_up(claim.attempt - 1, claim.previous_error))
-        return Outcome("failed", "too many attempts")
+        return Outcome("failed", "gave_up", "too many attempts")
     try:
-        _transcode_and_publish(claim, ctx)
-        return Outcome("processed")
+        factor = _transcode_and_publish(claim, ctx)
+        return Outcome("processed", "ok", realtime_factor=factor)
     except Cancelled:
-        return Outcome("cancelled")
+        return Outcome("cancelled", "cancelled")
     except SoftTimeLimitExceeded:
         jobs.fail(claim, f"Processing took longer than {settings.task_soft_time_limit} s")
-        return Outcome("failed", "time limit")
+        return Outcome("failed", "time_limit", "time limit")
     except FFmpegError as exc:
         if exc.permanent:
             jobs.fail(claim, exc.reason)
-            return Outcome("failed", exc.reason)
+            return Outcome("failed", "invalid_input", exc.reason)
         return _transient(claim, jobs, settings, exc.reason)
     except (StorageError, OSError, DBAPIError) as exc:
         return _transient(claim, jobs, settings, f"{type(exc).__name__}: {exc}"[:300])
@@ -105,13 +109,14 @@ def _transient(claim: Claim, jobs: JobStore, settings: Settings, reason: str) ->
     log.warning("video %s attempt %s: transient failure: %s", claim.video_id, claim.attempt, reason)
     if claim.attempt >= settings.max_attempts:
         jobs.fail(claim, _gave_up(claim.attempt, reason))
-        return Outcome("failed", reason)
+        return Outcome("failed", "gave_up", reason)
     jobs.release_for_retry(claim, reason)
     backoff = settings.retry_backoff_seconds * 2 ** (claim.attempt - 1)
-    return Outcome("retry", reason, retry_in=backoff)
+    return Outcome("retry", "transient", reason, retry_in=backoff)
 
 
-def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> None:
+def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
+    """Returns FFmpeg's realtime factor (output seconds per wall second)."""
     settings, jobs, storage = ctx.settings, ctx.jobs, ctx.storage
     profile = profile_from(settings)
     with tempfile.TemporaryDirectory(
@@ -123,7 +128,9 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> None:
         info = accept(ffmpeg.probe(settings.ffprobe_binary, source), settings)
         if not jobs.heartbeat(claim, 1):
             raise Cancelled()
+        started = time.monotonic()
         _transcode(claim, jobs, settings, profile, info, source, output)
+        transcode_seconds = time.monotonic() - started
         at = min(settings.thumbnail_at_seconds, info.duration / 2)
         ffmpeg.run(
             ffmpeg.thumbnail_args(settings.ffmpeg_binary, source, thumb, profile, at), timeout=60
@@ -137,6 +144,7 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> None:
             storage.delete_sync(processed_key)
             storage.delete_sync(thumbnail_key)
             raise Cancelled()
+        return duration / max(transcode_seconds, 1e-6)
 
 
 def _transcode(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import Task
 
 from app.broker import PROCESS_VIDEO_TASK
+from worker import metrics
 from worker.celery_app import celery_app
 from worker.context import get_context
 from worker.pipeline import process_video as run_pipeline
@@ -16,7 +18,12 @@ log = logging.getLogger(__name__)
 
 @celery_app.task(name=PROCESS_VIDEO_TASK, bind=True, max_retries=None)
 def process_video(self: Task, video_id: int) -> str:
+    started = time.monotonic()
     outcome = run_pipeline(int(video_id), get_context())
+    metrics.TASK_DURATION.labels(outcome.kind).observe(time.monotonic() - started)
+    metrics.OUTCOMES.labels(outcome.kind, outcome.reason_class).inc()
+    if outcome.realtime_factor is not None:
+        metrics.REALTIME_FACTOR.observe(outcome.realtime_factor)
     log.info("video %s: %s %s", video_id, outcome.kind, outcome.detail)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
