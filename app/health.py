@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from app.metrics import render as render_metrics
-from app.ratelimit import limiter
+from app.ratelimit import exempt
 from app.settings import Settings, get_settings
 
 router = APIRouter(tags=["health"])
@@ -22,13 +22,13 @@ CHECK_TIMEOUT_SECONDS = 1.0
 
 
 @router.get("/", response_class=PlainTextResponse, include_in_schema=False)
-@limiter.exempt
+@exempt
 async def root(request: Request) -> str:
     return "Healthcheck OK - reelforge"
 
 
 @router.get("/health")
-@limiter.exempt
+@exempt
 async def health(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
@@ -83,7 +83,7 @@ async def _run(
 
 
 @router.get("/ready", responses={503: {"description": "At least one dependency is unusable"}})
-@limiter.exempt
+@exempt
 async def ready(request: Request) -> JSONResponse:
     results = await asyncio.gather(*(_run(check, request) for check in CHECKS.values()))
     checks = dict(zip(CHECKS, results, strict=True))
@@ -93,7 +93,7 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-@limiter.exempt
+@exempt
 async def metrics(request: Request) -> Response:
     """Prometheus scrape target. nginx does not expose it; scrape the API port directly."""
     body, content_type = await render_metrics(request.app.state.database.engine)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from slowapi.errors import RateLimitExceeded
-from slowapi.middleware import SlowAPIASGIMiddleware
 
 from app.auth.router import router as auth_router
 from app.db import Database
@@ -16,7 +15,7 @@ from app.health import router as health_router
 from app.logging_setup import configure_logging
 from app.metrics import MetricsMiddleware
 from app.public.router import router as public_router
-from app.ratelimit import limiter, rate_limit_exceeded
+from app.ratelimit import enforce_rate_limit, limiter, rate_limit_exceeded
 from app.request_id import RequestIdMiddleware
 from app.settings import get_settings
 from app.storage import make_storage
@@ -41,12 +40,12 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Upload a video, get 202 at once; Celery workers trim, letterbox and brand it.",
         lifespan=lifespan,
+        dependencies=[Depends(enforce_rate_limit)],
     )
     install_error_handlers(app)
     app.state.limiter = limiter
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
-    # Added last = outermost: request id first, then metrics, then the rate limiter.
-    app.add_middleware(SlowAPIASGIMiddleware)
+    # Added last = outermost: request id first, then metrics.
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in (health_router, auth_router, videos_router, public_router):

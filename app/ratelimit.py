@@ -9,8 +9,10 @@ If the counter store is unreachable the limiter falls back to per-process in-mem
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
@@ -19,6 +21,8 @@ from slowapi.errors import RateLimitExceeded
 from app.auth.security import decode_access_token
 from app.metrics import RATE_LIMITED
 from app.settings import Settings, get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rate_limit_key(request: Request) -> str:
@@ -57,6 +61,31 @@ def make_limiter(settings: Settings) -> Limiter:
 
 
 limiter = make_limiter(get_settings())
+
+
+def limit(provider: Callable[[], str]) -> Callable[[F], F]:
+    """Give a route its own limit instead of the default one. slowapi records it by the function's
+    name; the check itself runs in `enforce_rate_limit` (off the event loop), so the route keeps
+    its plain function rather than slowapi's wrapper, which would call Redis on the loop."""
+
+    def register(fn: F) -> F:
+        limiter.limit(provider)(fn)
+        return fn
+
+    return register
+
+
+def exempt(fn: F) -> F:
+    limiter.exempt(fn)
+    return fn
+
+
+async def enforce_rate_limit(request: Request) -> None:
+    """App-wide dependency: the route's own limit, else the default limit; 429 when exceeded."""
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    if endpoint is None or not limiter.enabled:
+        return
+    await anyio.to_thread.run_sync(limiter._check_request_limit, request, endpoint, False)
 
 
 def upload_limit() -> str:

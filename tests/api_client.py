@@ -47,10 +47,11 @@ class Api:
     def upload(
         self, auth: dict[str, str], path: Path, title: str = "A clip", **kwargs: object
     ) -> httpx.Response:
+        headers = {**auth, **kwargs.pop("headers", {})}  # type: ignore[dict-item]
         with path.open("rb") as f:
             return self.http.post(
                 "/api/videos/upload",
-                headers=auth,
+                headers=headers,
                 data={"title": title},
                 files={"video_file": (path.name, f, "video/mp4")},
                 **kwargs,  # type: ignore[arg-type]

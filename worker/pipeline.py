@@ -137,8 +137,8 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
         )
         duration = ffmpeg.duration_of(ffmpeg.probe(settings.ffprobe_binary, output))
         processed_key, thumbnail_key = output_keys(claim.video_id, claim.attempt)
-        storage.upload_sync(output, processed_key)
-        storage.upload_sync(thumb, thumbnail_key)
+        storage.upload_sync(output, processed_key, "video/mp4")
+        storage.upload_sync(thumb, thumbnail_key, "image/jpeg")
         if not jobs.complete(claim, processed_key, thumbnail_key, duration):
             # Deleted (or taken over) while we worked: nothing of ours may stay published.
             storage.delete_sync(processed_key)

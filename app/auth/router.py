@@ -1,20 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request, status
 
 from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
 from app.deps import SessionDep, SettingsDep
-from app.ratelimit import auth_limit, limiter
+from app.ratelimit import auth_limit, limit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-@limiter.limit(auth_limit)
+@limit(auth_limit)
 async def signup(
     request: Request,
-    response: Response,
     data: SignupRequest,
     session: SessionDep,
     settings: SettingsDep,
@@ -24,10 +23,9 @@ async def signup(
 
 
 @router.post("/login", response_model=TokenOut)
-@limiter.limit(auth_limit)
+@limit(auth_limit)
 async def login(
     request: Request,
-    response: Response,
     data: LoginRequest,
     session: SessionDep,
     settings: SettingsDep,

@@ -77,7 +77,7 @@ class LocalStorage:
     def download_sync(self, key: str, dest: Path) -> None:
         shutil.copyfile(self.local_path(key), dest)
 
-    def upload_sync(self, src: Path, key: str) -> None:
+    def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None:
         final = self.local_path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")

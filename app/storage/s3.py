@@ -153,9 +153,12 @@ class S3Storage:
         except _ERRORS as exc:
             raise StorageError(f"S3 download of {key} failed: {exc}") from exc
 
-    def upload_sync(self, src: Path, key: str) -> None:
+    def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else None
         try:
-            self.client.upload_file(str(src), self.bucket, key, Config=self.transfer)
+            self.client.upload_file(
+                str(src), self.bucket, key, ExtraArgs=extra, Config=self.transfer
+            )
         except _ERRORS as exc:
             raise StorageError(f"S3 upload of {key} failed: {exc}") from exc
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
+from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
 from app.pagination import PageDep, set_total
-from app.ratelimit import limiter, upload_limit
+from app.ratelimit import limit, upload_limit
 from app.videos import service
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
@@ -40,7 +43,7 @@ _UPLOAD_BODY = {
     responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR},
     summary="Stream a video to storage and queue it for processing",
 )
-@limiter.limit(upload_limit)
+@limit(upload_limit)
 async def upload_video(
     request: Request,
     user: CurrentUser,
@@ -48,7 +51,10 @@ async def upload_video(
     storage: StorageDep,
     settings: SettingsDep,
 ) -> JSONResponse:
+    started = time.perf_counter()
     upload = await receive_video_upload(request, storage, settings)
+    UPLOAD_DURATION.observe(time.perf_counter() - started)
+    UPLOAD_BYTES.inc(upload.size)
     video = await service.create_video(session, storage, user, upload)
     status_url = f"/api/videos/{video.id}"
     body = UploadAccepted(task_id=video.task_id, video_id=video.id, status_url=status_url)

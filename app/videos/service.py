@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -13,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import queue
 from app.db import after_commit, after_rollback
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.metrics import JOBS_CREATED
 from app.models import User, Video, VideoStatus, Vote, utcnow
 from app.pagination import Page
 from app.storage import Storage
 from app.videos.schemas import Variant, VideoDetail, VideoSummary, file_url
 from app.videos.upload import ReceivedUpload
 
+log = logging.getLogger(__name__)
 NOT_FOUND = "Video not found"
 NOT_OWNER = "You are not authorized to access this video"
 
@@ -39,6 +42,8 @@ async def create_video(
     session.add(video)
     await session.flush()
     queue.enqueue_video_processing(session, video.id, video.task_id)
+    JOBS_CREATED.inc()
+    log.info("video %s accepted: %d bytes, %s", video.id, upload.size, upload.content_type)
     return video
 
 

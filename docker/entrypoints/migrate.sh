@@ -1,0 +1,3 @@
+#!/bin/sh
+# One-off: bring the database schema up to date (safe to run repeatedly).
+exec alembic upgrade head
