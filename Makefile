@@ -1,4 +1,4 @@
-.PHONY: install install-test run test lint typecheck migrate lock clean
+.PHONY: install install-test run stack up down test lint typecheck migrate lock clean
 
 install:            ## venv + locked deps + ffmpeg when missing
 	scripts/bootstrap.sh run
@@ -8,6 +8,15 @@ install-test:
 
 run: install        ## API on :8000 + one worker, embedded default (SQLite, filesystem broker)
 	scripts/run.sh
+
+stack: install-test  ## nginx :8080 → gunicorn → Postgres/Redis/S3 + Celery worker, natively
+	.venv/bin/python scripts/stack.py
+
+up:                 ## the same topology with Docker (needs a Docker engine)
+	docker compose up -d --build
+
+down:
+	docker compose down
 
 migrate: install
 	.venv/bin/alembic upgrade head

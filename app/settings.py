@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     thumbnail_at_seconds: float = 1.0
 
     # Worker
-    worker_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 2))
+    # Measured (docs/deploy.md): one process per core with one FFmpeg thread each gives the most
+    # jobs/min; fewer processes with more threads each finish a single job sooner.
+    worker_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ffmpeg_threads: int = 0  # 0 = cores // concurrency
     task_soft_time_limit: int = 600
     task_time_limit: int = 660

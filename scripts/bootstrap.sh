@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what reelforge needs on a fresh Debian/Ubuntu machine, then the locked Python deps.
 #   scripts/bootstrap.sh run    → ffmpeg (the embedded default needs no server)
-#   scripts/bootstrap.sh test   → plus redis-server and postgresql for the throwaway test servers
+#   scripts/bootstrap.sh test   → plus redis-server, postgresql and nginx for the throwaway test
+#                                 servers and the native stack, docker-compose to check compose files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -13,6 +14,8 @@ fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core fontconfig)
 if [ "$mode" = test ]; then
   have redis-server || need+=(redis-server)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || need+=(postgresql)
+  have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+  have docker-compose || need+=(docker-compose)  # only to validate the compose files
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if ! have apt-get; then

@@ -1,0 +1,21 @@
+# API tier: gunicorn + uvicorn workers. Build from the repo root:
+#   docker build -f docker/api.Dockerfile -t reelforge-api .
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics LOG_FORMAT=json
+WORKDIR /app
+COPY requirements.lock pyproject.toml ./
+RUN pip install -r requirements.lock
+COPY app ./app
+COPY worker ./worker
+COPY alembic.ini ./
+COPY docker/entrypoints ./docker/entrypoints
+RUN pip install --no-deps . \
+ && useradd --system --uid 10001 --home /app reelforge \
+ && mkdir -p /app/var /tmp/metrics && chown -R reelforge /app/var /tmp/metrics
+USER reelforge
+ENV GUNICORN_BIND=0.0.0.0:8000 FORWARDED_ALLOW_IPS=*
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status != 200)"
+CMD ["docker/entrypoints/api.sh"]
