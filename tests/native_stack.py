@@ -55,7 +55,8 @@ def render_nginx(values: dict[str, str]) -> str:
 def _nginx_main_conf(root: Path) -> str:
     user = "user root root;\n" if os.geteuid() == 0 else ""
     temp = "\n".join(
-        f"    {kind}_temp_path {root}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        f"    {kind}_temp_path {root}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     return f"""{user}worker_processes 2;
 pid {root}/nginx.pid;

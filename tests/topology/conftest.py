@@ -14,7 +14,9 @@ from tests.harness import free_port
 from tests.native_stack import NativeStack
 
 
-def _stack(workdir: Path, name: str, app_env: dict[str, str], nginx_env: dict[str, str]) -> Iterator[NativeStack]:
+def _stack(
+    workdir: Path, name: str, app_env: dict[str, str], nginx_env: dict[str, str]
+) -> Iterator[NativeStack]:
     stack = NativeStack(workdir / name, port=free_port(), app_env=app_env, nginx_env=nginx_env)
     try:
         yield stack.start()
@@ -27,7 +29,8 @@ def _stack(workdir: Path, name: str, app_env: dict[str, str], nginx_env: dict[st
 
 RELAXED = {"RATE_LIMIT_DEFAULT": "100000/minute", "RATE_LIMIT_UPLOAD": "100000/minute",
            "RATE_LIMIT_AUTH": "100000/minute", "BCRYPT_ROUNDS": "4",
-           "S3_PART_BYTES": str(5 * 1024 * 1024), "PROGRESS_INTERVAL_SECONDS": "0.5"}  # fmt: skip
+           "S3_PART_BYTES": str(5 * 1024 * 1024), "PROGRESS_INTERVAL_SECONDS": "0.5",
+           "MAX_UPLOAD_BYTES": str(12 * 1024 * 1024)}  # fmt: skip
 
 
 @pytest.fixture(scope="session")

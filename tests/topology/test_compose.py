@@ -48,7 +48,10 @@ def test_compose_runs_the_native_stack_commands() -> None:
                 assert services[name]["command"] == [command], (path.name, name)
                 seen.add(name)
     assert seen == set(expected)
-    for dockerfile, entry in (("api.Dockerfile", API_ENTRYPOINT), ("worker.Dockerfile", WORKER_ENTRYPOINT)):
+    for dockerfile, entry in (
+        ("api.Dockerfile", API_ENTRYPOINT),
+        ("worker.Dockerfile", WORKER_ENTRYPOINT),
+    ):
         text = (REPO / "docker" / dockerfile).read_text()
         assert f'CMD ["{_entry(entry)}"]' in text
 

@@ -56,7 +56,9 @@ def test_upload_to_processed_with_s3_and_presigned_download(
     assert list((native.root / "worker" / "tmp").iterdir()) == []
 
 
-def test_nginx_streams_the_upload_to_the_api(native: NativeStack, edge: Api, clip_small: Path) -> None:
+def test_nginx_streams_the_upload_to_the_api(
+    native: NativeStack, edge: Api, clip_small: Path
+) -> None:
     """The API starts writing to S3 (a multipart upload appears) before the client finishes."""
     auth = edge.user()
     resume = threading.Event()
@@ -74,7 +76,9 @@ def test_nginx_streams_the_upload_to_the_api(native: NativeStack, edge: Api, cli
 
     def send() -> None:
         headers = {**auth, "Content-Type": "multipart/form-data; boundary=rfb"}
-        result["r"] = httpx.post(native.url + "/api/videos/upload", headers=headers, content=body(), timeout=60)
+        result["r"] = httpx.post(
+            native.url + "/api/videos/upload", headers=headers, content=body(), timeout=60
+        )
 
     sender = threading.Thread(target=send)
     sender.start()
@@ -90,6 +94,31 @@ def test_nginx_streams_the_upload_to_the_api(native: NativeStack, edge: Api, cli
         resume.set()
         sender.join(60)
     assert result["r"].status_code == 202, result["r"].text
+
+
+def test_upload_over_the_limit_aborts_the_s3_multipart_upload(
+    native: NativeStack, edge: Api
+) -> None:
+    auth = edge.user()
+    s3 = _s3(native)
+    before = {o["Key"] for o in s3.list_objects_v2(Bucket="reelforge").get("Contents", [])}
+
+    def body() -> Iterator[bytes]:  # chunked, no Content-Length: the limit bites mid-stream
+        yield b'--rfb\r\nContent-Disposition: form-data; name="title"\r\n\r\nbig\r\n'
+        yield b'--rfb\r\nContent-Disposition: form-data; name="video_file"; filename="b.mp4"\r\n\r\n'
+        yield b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 12
+        for _ in range(14 * 4):
+            yield b"\x00" * (256 * 1024)
+        yield b"\r\n--rfb--\r\n"
+
+    headers = {**auth, "Content-Type": "multipart/form-data; boundary=rfb"}
+    response = httpx.post(
+        native.url + "/api/videos/upload", headers=headers, content=body(), timeout=60
+    )
+    assert response.status_code == 413 and response.json()["detail"].startswith("File too large")
+    assert s3.list_multipart_uploads(Bucket="reelforge").get("Uploads", []) == []
+    after = {o["Key"] for o in s3.list_objects_v2(Bucket="reelforge").get("Contents", [])}
+    assert after == before
 
 
 def test_health_is_never_limited_and_metrics_are_not_public(strict: NativeStack) -> None:
@@ -183,8 +212,14 @@ def test_metrics_after_one_job(native: NativeStack, edge: Api, clip_small: Path)
     auth = edge.user()
     edge.processed_video(auth, clip_small)
     api_metrics = httpx.get(native.api_url + "/metrics", timeout=10).text
-    assert re.search(r'reelforge_http_requests_total\{method="POST",route="/api/videos/upload",status="202"\} [1-9]', api_metrics)
-    assert re.search(r'reelforge_http_request_duration_seconds_count\{method="GET",route="/api/videos/\{video_id\}"\} [1-9]', api_metrics)
+    assert re.search(
+        r'reelforge_http_requests_total\{method="POST",route="/api/videos/upload",status="202"\} [1-9]',
+        api_metrics,
+    )
+    assert re.search(
+        r'reelforge_http_request_duration_seconds_count\{method="GET",route="/api/videos/\{video_id\}"\} [1-9]',
+        api_metrics,
+    )
     assert re.search(r"^reelforge_jobs_created_total [1-9]", api_metrics, re.M)
     assert re.search(r"^reelforge_upload_bytes_total [1-9]", api_metrics, re.M)
     assert re.search(r"^reelforge_jobs_queued \d", api_metrics, re.M)
@@ -192,10 +227,18 @@ def test_metrics_after_one_job(native: NativeStack, edge: Api, clip_small: Path)
     assert re.search(r"^reelforge_oldest_queued_job_age_seconds \d", api_metrics, re.M)
     assert "reelforge_rate_limited_total" in api_metrics
 
-    worker_metrics = httpx.get(f"http://127.0.0.1:{native.worker_metrics_port}/metrics", timeout=10).text
-    assert re.search(r'reelforge_worker_outcomes_total\{outcome="processed",reason="ok"\} [1-9]', worker_metrics)
-    assert re.search(r'reelforge_worker_task_duration_seconds_count\{outcome="processed"\} [1-9]', worker_metrics)
-    factor = re.search(r"^reelforge_worker_ffmpeg_realtime_factor_sum ([0-9.e+]+)", worker_metrics, re.M)
+    worker_metrics = httpx.get(
+        f"http://127.0.0.1:{native.worker_metrics_port}/metrics", timeout=10
+    ).text
+    assert re.search(
+        r'reelforge_worker_outcomes_total\{outcome="processed",reason="ok"\} [1-9]', worker_metrics
+    )
+    assert re.search(
+        r'reelforge_worker_task_duration_seconds_count\{outcome="processed"\} [1-9]', worker_metrics
+    )
+    factor = re.search(
+        r"^reelforge_worker_ffmpeg_realtime_factor_sum ([0-9.e+]+)", worker_metrics, re.M
+    )
     assert factor and float(factor.group(1)) > 0
 
 
