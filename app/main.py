@@ -19,6 +19,7 @@ from app.ratelimit import enforce_rate_limit, limiter, rate_limit_exceeded
 from app.request_id import RequestIdMiddleware
 from app.settings import get_settings
 from app.storage import make_storage
+from app.videos.admission import Admission
 from app.videos.router import router as videos_router
 
 
@@ -27,6 +28,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     app.state.database = Database(settings)
     app.state.storage = make_storage(settings)
+    disk = settings.resolved_storage_dir if settings.storage_backend == "local" else None
+    app.state.admission = Admission(settings, app.state.database.engine, disk)
     try:
         yield
     finally:

@@ -47,6 +47,9 @@ UPLOAD_DURATION = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 JOBS_CREATED = Counter("reelforge_jobs_created_total", "Video jobs created")
+ADMISSION_REJECTED = Counter(
+    "reelforge_admission_rejected_total", "Uploads refused by admission control", ["reason"]
+)
 RATE_LIMITED = Counter("reelforge_rate_limited_total", "Requests refused by the app rate limiter")
 
 

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     broker_dir: Path | None = None  # filesystem broker folder; defaults to var/broker
     celery_queue: str = "videos"
     broker_timeout_seconds: float = 2.0
+    broker_visibility_timeout: int = 0  # 0 = 2 × TASK_TIME_LIMIT + 60 s
     db_timeout_seconds: float = 5.0
 
     # Storage
@@ -59,6 +60,18 @@ class Settings(BaseSettings):
     # Input acceptance (ffprobe)
     max_input_seconds: float = 600.0
     max_input_dimension: int = 4096
+    max_input_pixels: int = 4096 * 2304  # width × height (a 4K UHD frame fits)
+    max_input_streams: int = 16
+    max_input_frames: int = 600 * 120  # 10 minutes at 120 fps
+    # Resource limits on each FFmpeg child (0 = no limit)
+    ffmpeg_max_memory_bytes: int = 4 * 1024**3
+    ffmpeg_max_open_files: int = 256
+
+    # Admission control (backpressure) on upload; 0 disables a check
+    backlog_max_queued: int = 1000
+    backlog_max_oldest_seconds: float = 900.0
+    min_free_disk_bytes: int = 1024**3  # local storage and the API's temp dir
+    admission_cache_seconds: float = 1.0
 
     # Output profile
     output_max_seconds: float = 30.0
@@ -118,7 +131,7 @@ class Settings(BaseSettings):
     @property
     def visibility_timeout(self) -> int:
         """Redis redelivers unacked messages after this; it must outlive the hard limit."""
-        return self.task_time_limit * 2 + 60
+        return self.broker_visibility_timeout or self.task_time_limit * 2 + 60
 
 
 @lru_cache

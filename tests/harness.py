@@ -83,6 +83,27 @@ class Postgres:
         )
         return self
 
+    def stop_server(self) -> None:
+        """Stop (fast shutdown) keeping the data, to test an outage."""
+        self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "fast", "stop")
+
+    def start_server(self) -> None:
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
     def url(self, database: str = "postgres", driver: str = "asyncpg") -> str:
         return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -122,6 +143,12 @@ class Redis:
         client = redis.Redis(port=self.port, socket_timeout=1)
         wait_until(lambda: _ping(client), 20, "redis-server")
         return self
+
+    def restart_empty(self) -> None:
+        """Kill (no persistence) and start again on the same port: every message is gone."""
+        self.stop()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.start()
 
     @property
     def url(self) -> str:

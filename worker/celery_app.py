@@ -15,6 +15,7 @@ from celery import Task  # noqa: E402
 from celery.signals import (  # noqa: E402
     task_postrun,
     task_prerun,
+    worker_process_init,
     worker_process_shutdown,
     worker_ready,
     worker_shutdown,
@@ -52,6 +53,13 @@ def _start_main_process_services(**_: Any) -> None:
 
     start_reconciler(settings)
     metrics.serve(settings.worker_metrics_port)
+
+
+@worker_process_init.connect
+def _clean_after_dead_children(**_: Any) -> None:
+    from worker.pipeline import remove_orphaned_temp_dirs
+
+    remove_orphaned_temp_dirs(settings.temp_dir)
 
 
 @worker_process_shutdown.connect

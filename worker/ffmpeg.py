@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -163,13 +164,29 @@ class RunResult:
     stderr_tail: str
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: if the worker dies (even by SIGKILL), FFmpeg dies too."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:  # not Linux: the process group kill still applies
-        pass
+@dataclass(frozen=True)
+class ResourceLimits:
+    """setrlimit values for the FFmpeg child; 0 leaves a limit unset."""
+
+    memory_bytes: int = 0
+    cpu_seconds: int = 0
+    open_files: int = 0
+
+
+def _child_setup(limits: ResourceLimits) -> Callable[[], None]:
+    def setup() -> None:
+        """In the child before exec: die with the worker (even on SIGKILL), and cap resources."""
+        with contextlib.suppress(OSError):  # not Linux: the process-group kill still applies
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        for which, value in (
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+        ):
+            if value > 0:
+                resource.setrlimit(which, (value, value))
+
+    return setup
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -185,13 +202,14 @@ def run(
     stall_timeout: float | None = None,
     on_progress: Callable[[float], None] | None = None,
     stderr_lines: int = 20,
+    limits: ResourceLimits | None = None,
 ) -> RunResult:
     """Run one FFmpeg/ffprobe command. `on_progress(seconds_of_output)` may raise (e.g. Cancelled)
     to stop the run; the process group is killed whatever happens."""
     try:
         proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=_child_setup(limits or ResourceLimits()),
         )  # fmt: skip
     except OSError as exc:
         raise FFmpegError(f"Could not start {Path(args[0]).name}: {exc}", permanent=False) from exc
@@ -221,6 +239,8 @@ def run(
     stderr_tail = "\n".join(tail)
     if state["why_killed"]:
         raise FFmpegError(str(state["why_killed"]), permanent=True)
+    if code < 0:  # killed by a signal we did not send: a crash or the OOM killer, maybe transient
+        raise FFmpegError(f"FFmpeg crashed (signal {-code})", permanent=False)
     if code != 0:
         last = tail[-1] if tail else f"exit code {code}"
         raise FFmpegError(f"FFmpeg failed: {last}"[:500], permanent=True)
@@ -251,9 +271,11 @@ def _watch(
         time.sleep(0.2)
 
 
-def probe(ffprobe: str, path: Path, timeout: float = 30.0) -> dict[str, object]:
+def probe(
+    ffprobe: str, path: Path, timeout: float = 30.0, limits: ResourceLimits | None = None
+) -> dict[str, object]:
     try:
-        result = run(probe_args(ffprobe, path), timeout=timeout)
+        result = run(probe_args(ffprobe, path), timeout=timeout, limits=limits)
     except FFmpegError as exc:
         raise FFmpegError(
             "The file is not a readable video (unsupported or corrupt container)", permanent=True

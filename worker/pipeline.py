@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -17,11 +19,35 @@ from app.settings import Settings
 from app.storage import StorageError, output_keys
 from worker import ffmpeg
 from worker.context import WorkerContext
-from worker.ffmpeg import Cancelled, FFmpegError, OutputProfile
+from worker.ffmpeg import Cancelled, FFmpegError, OutputProfile, ResourceLimits
 from worker.jobs import Claim, ClaimRefused, JobStore
 from worker.probe import MediaInfo, accept
 
 log = logging.getLogger(__name__)
+TEMP_PREFIX = "reelforge-job-"
+
+
+def remove_orphaned_temp_dirs(temp_dir: Path | None) -> int:
+    """Per-job folders are named after the worker process that made them; remove those whose
+    process is gone (a child killed mid-job never ran its clean-up)."""
+    root = Path(temp_dir or tempfile.gettempdir())
+    removed = 0
+    for path in root.glob(f"{TEMP_PREFIX}*"):
+        pid = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,16 @@ def profile_from(settings: Settings) -> OutputProfile:
         bumper_color=settings.bumper_color,
         bumper_logo=settings.bumper_logo_path,
         bumper_clip=settings.bumper_clip_path,
+    )
+
+
+def limits_from(settings: Settings) -> ResourceLimits:
+    threads = settings.resolved_ffmpeg_threads
+    return ResourceLimits(
+        memory_bytes=settings.ffmpeg_max_memory_bytes,
+        # CPU seconds add up over threads; wall time is bounded separately by the runner.
+        cpu_seconds=int(settings.task_soft_time_limit * max(1, threads)) + 10,
+        open_files=settings.ffmpeg_max_open_files,
     )
 
 
@@ -120,22 +156,27 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
     settings, jobs, storage = ctx.settings, ctx.jobs, ctx.storage
     profile = profile_from(settings)
     with tempfile.TemporaryDirectory(
-        prefix=f"reelforge-{claim.video_id}-", dir=settings.temp_dir
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-{claim.video_id}-", dir=settings.temp_dir
     ) as tmp:
         work = Path(tmp)
         source, output, thumb = work / "input", work / "processed.mp4", work / "thumbnail.jpg"
         storage.download_sync(claim.original_key, source)
-        info = accept(ffmpeg.probe(settings.ffprobe_binary, source), settings)
+        limits = limits_from(settings)
+        info = accept(ffmpeg.probe(settings.ffprobe_binary, source, limits=limits), settings)
         if not jobs.heartbeat(claim, 1):
             raise Cancelled()
         started = time.monotonic()
-        _transcode(claim, jobs, settings, profile, info, source, output)
+        _transcode(claim, jobs, settings, profile, info, source, output, limits)
         transcode_seconds = time.monotonic() - started
+        if not jobs.heartbeat(claim, 99):
+            raise Cancelled()
         at = min(settings.thumbnail_at_seconds, info.duration / 2)
         ffmpeg.run(
-            ffmpeg.thumbnail_args(settings.ffmpeg_binary, source, thumb, profile, at), timeout=60
+            ffmpeg.thumbnail_args(settings.ffmpeg_binary, source, thumb, profile, at),
+            timeout=60,
+            limits=limits,
         )
-        duration = ffmpeg.duration_of(ffmpeg.probe(settings.ffprobe_binary, output))
+        duration = ffmpeg.duration_of(ffmpeg.probe(settings.ffprobe_binary, output, limits=limits))
         processed_key, thumbnail_key = output_keys(claim.video_id, claim.attempt)
         storage.upload_sync(output, processed_key, "video/mp4")
         storage.upload_sync(thumb, thumbnail_key, "image/jpeg")
@@ -155,6 +196,7 @@ def _transcode(
     info: MediaInfo,
     source: Path,
     output: Path,
+    limits: ResourceLimits,
 ) -> None:
     expected = min(info.duration, profile.max_seconds) + 2 * profile.bumper_seconds
     reporter = ProgressReporter(jobs, claim, expected, settings.progress_interval_seconds)
@@ -163,4 +205,5 @@ def _transcode(
         timeout=max(10.0, settings.task_soft_time_limit - 5),
         stall_timeout=settings.ffmpeg_stall_seconds,
         on_progress=reporter,
+        limits=limits,
     )

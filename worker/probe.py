@@ -9,8 +9,6 @@ from typing import Any
 from app.settings import Settings
 from worker.ffmpeg import ACCEPTED_FORMAT_NAMES, FFmpegError
 
-MAX_STREAMS = 16
-
 
 @dataclass(frozen=True)
 class MediaInfo:
@@ -49,8 +47,10 @@ def accept(probe_data: dict[str, Any], settings: Settings) -> MediaInfo:
     format_name = str(fmt.get("format_name", ""))
     if format_name not in ACCEPTED_FORMAT_NAMES:
         raise _reject(f"Unsupported container: {format_name or 'unknown'}")
-    if len(streams) > MAX_STREAMS:
-        raise _reject(f"Too many streams ({len(streams)}; the limit is {MAX_STREAMS})")
+    if len(streams) > settings.max_input_streams:
+        raise _reject(
+            f"Too many streams ({len(streams)}; the limit is {settings.max_input_streams})"
+        )
     videos = [
         s
         for s in streams
@@ -65,10 +65,24 @@ def accept(probe_data: dict[str, Any], settings: Settings) -> MediaInfo:
     limit = settings.max_input_dimension
     if width > limit or height > limit:
         raise _reject(f"Video dimensions {width}x{height} exceed the {limit} pixel limit")
+    if width * height > settings.max_input_pixels:
+        raise _reject(
+            f"Video frame of {width * height} pixels exceeds the {settings.max_input_pixels} limit"
+        )
     duration = _duration(fmt, video)
     if duration > settings.max_input_seconds:
         raise _reject(
             f"Video is too long ({duration:.0f} s; the limit is {settings.max_input_seconds:.0f} s)"
         )
     fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    frames = _frame_count(video, duration, fps)
+    if frames > settings.max_input_frames:
+        raise _reject(f"Too many frames ({frames}; the limit is {settings.max_input_frames})")
     return MediaInfo(format_name, duration, width, height, fps)
+
+
+def _frame_count(video: dict[str, Any], duration: float, fps: float) -> int:
+    declared = str(video.get("nb_frames") or "")
+    if declared.isdigit():
+        return int(declared)
+    return int(duration * fps)

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
 from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
 from app.pagination import PageDep, set_total
 from app.ratelimit import limit, upload_limit
-from app.videos import service
+from app.videos import idempotency, service
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
@@ -40,7 +41,7 @@ _UPLOAD_BODY = {
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadAccepted,
     openapi_extra=_UPLOAD_BODY,
-    responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR},
+    responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR, 422: _ERR, 503: _ERR, 507: _ERR},
     summary="Stream a video to storage and queue it for processing",
 )
 @limit(upload_limit)
@@ -50,16 +51,20 @@ async def upload_video(
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Retry-safe uploads: same key + same upload within 24 h = same job"),
+    ] = None,
 ) -> JSONResponse:
+    key = idempotency.validated(idempotency_key)
+    await request.app.state.admission.check()  # before reading a byte of the body
     started = time.perf_counter()
-    upload = await receive_video_upload(request, storage, settings)
+    upload = await receive_video_upload(request, storage, settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
-    video = await service.create_video(session, storage, user, upload)
-    status_url = f"/api/videos/{video.id}"
-    body = UploadAccepted(task_id=video.task_id, video_id=video.id, status_url=status_url)
+    body = await service.accept_upload(session, storage, user, upload, key)
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=202, headers={"Location": status_url}
+        body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url}
     )
 
 

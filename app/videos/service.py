@@ -9,16 +9,18 @@ from dataclasses import dataclass
 
 import anyio
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import queue
 from app.db import after_commit, after_rollback
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.metrics import JOBS_CREATED
-from app.models import User, Video, VideoStatus, Vote, utcnow
+from app.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
 from app.pagination import Page
 from app.storage import Storage
-from app.videos.schemas import Variant, VideoDetail, VideoSummary, file_url
+from app.videos import idempotency
+from app.videos.schemas import UploadAccepted, Variant, VideoDetail, VideoSummary, file_url
 from app.videos.upload import ReceivedUpload
 
 log = logging.getLogger(__name__)
@@ -26,25 +28,57 @@ NOT_FOUND = "Video not found"
 NOT_OWNER = "You are not authorized to access this video"
 
 
-async def create_video(
-    session: AsyncSession, storage: Storage, owner: User, upload: ReceivedUpload
-) -> Video:
-    after_rollback(session, lambda: storage.delete_sync(upload.key))
-    video = Video(
-        owner_id=owner.id,
-        title=upload.title,
-        status=VideoStatus.queued,
-        task_id=str(uuid.uuid4()),
-        original_key=upload.key,
-        original_content_type=upload.content_type,
-        original_bytes=upload.size,
-    )
-    session.add(video)
-    await session.flush()
+async def accept_upload(
+    session: AsyncSession,
+    storage: Storage,
+    owner: User,
+    upload: ReceivedUpload,
+    idempotency_key: str | None = None,
+) -> UploadAccepted:
+    """Record the job (enqueued after commit) or, for a replayed Idempotency-Key, answer what
+    the first request got and drop the duplicate bytes."""
+    drop_upload = functools.partial(storage.delete_sync, upload.key)
+    after_rollback(session, drop_upload)
+    if idempotency_key and (existing := await idempotency.find(session, owner.id, idempotency_key)):
+        after_commit(session, drop_upload)
+        return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
+    try:
+        async with session.begin_nested():
+            video = Video(
+                owner_id=owner.id,
+                title=upload.title,
+                status=VideoStatus.queued,
+                task_id=str(uuid.uuid4()),
+                original_key=upload.key,
+                original_content_type=upload.content_type,
+                original_bytes=upload.size,
+            )
+            session.add(video)
+            await session.flush()
+            accepted = UploadAccepted(
+                task_id=video.task_id, video_id=video.id, status_url=f"/api/videos/{video.id}"
+            )
+            if idempotency_key:
+                session.add(
+                    IdempotencyKey(
+                        user_id=owner.id,
+                        key=idempotency_key,
+                        fingerprint=idempotency.fingerprint(upload),
+                        video_id=video.id,
+                        response=accepted.model_dump_json(),
+                    )
+                )
+                await session.flush()
+    except IntegrityError:  # a concurrent request with the same key committed first
+        existing = await idempotency.find(session, owner.id, idempotency_key or "")
+        if existing is None:
+            raise
+        after_commit(session, drop_upload)
+        return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
     queue.enqueue_video_processing(session, video.id, video.task_id)
     JOBS_CREATED.inc()
     log.info("video %s accepted: %d bytes, %s", video.id, upload.size, upload.content_type)
-    return video
+    return accepted
 
 
 async def list_videos(session: AsyncSession, owner: User, page: Page) -> tuple[list[Video], int]:

@@ -5,6 +5,7 @@ first bytes. Nothing is ever held whole in memory, and a rejected upload leaves 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ class ReceivedUpload:
     key: str
     size: int
     content_type: str
+    sha256: str | None = None  # of the file's bytes, when asked for (Idempotency-Key)
 
 
 def sniff_container(head: bytes) -> str | None:
@@ -84,8 +86,9 @@ class _Events:
 
 
 class UploadReceiver:
-    def __init__(self, storage: Storage, settings: Settings) -> None:
+    def __init__(self, storage: Storage, settings: Settings, digest: bool = False) -> None:
         self.storage = storage
+        self.digest = hashlib.sha256() if digest else None
         self.limit = settings.max_upload_bytes
         self.max_title = settings.max_title_chars
         self.key = original_key(uuid.uuid4().hex)
@@ -182,6 +185,8 @@ class UploadReceiver:
                     return
                 self._sniff()
                 data, self.head = bytes(self.head), bytearray()
+            if self.digest is not None:
+                self.digest.update(data)
             await self.writer.write(data)
         elif name == TITLE_FIELD and self.title_bytes is not None:
             self.title_bytes.extend(data)
@@ -199,6 +204,8 @@ class UploadReceiver:
         if self._part.name == FILE_FIELD and self.content_type is None and self.head:
             self._sniff()
             assert self.writer is not None
+            if self.digest is not None:
+                self.digest.update(self.head)
             await self.writer.write(bytes(self.head))
             self.head = bytearray()
 
@@ -210,7 +217,8 @@ class UploadReceiver:
         title = self._title()
         await self.writer.commit()
         assert self.content_type is not None
-        return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type)
+        digest = self.digest.hexdigest() if self.digest is not None else None
+        return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type, digest)
 
     def _title(self) -> str:
         if self.title_bytes is None:
@@ -224,9 +232,9 @@ class UploadReceiver:
 
 
 async def receive_video_upload(
-    request: Request, storage: Storage, settings: Settings
+    request: Request, storage: Storage, settings: Settings, digest: bool = False
 ) -> ReceivedUpload:
     try:
-        return await UploadReceiver(storage, settings).receive(request)
+        return await UploadReceiver(storage, settings, digest).receive(request)
     except ClientDisconnect:
         raise BadRequest("Upload interrupted by the client") from None

@@ -229,4 +229,4 @@ def test_delete_cancels_a_running_job(api: Api, pg_stack: Stack, media: Path) ->
         assert time.monotonic() < deadline, worker.log_text()[-2000:]
         time.sleep(0.2)
     assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
-    assert list((pg_stack.storage_dir).rglob(f"reelforge-{video_id}-*")) == []
+    assert list(Path(pg_stack.env["TEMP_DIR"]).glob(f"reelforge-job-*-{video_id}-*")) == []

@@ -1,0 +1,87 @@
+"""Admission control for uploads: refuse early (503/507 with Retry-After) instead of collapsing.
+
+Checked before the body is read, from values cached for ADMISSION_CACHE_SECONDS per process, so
+a burst of uploads costs one small indexed query per second, never a scan.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.errors import DomainError, ServiceUnavailable
+from app.metrics import ADMISSION_REJECTED
+from app.models import Video, VideoStatus
+from app.settings import Settings
+
+RETRY_AFTER_SECONDS = 30
+
+
+class InsufficientStorage(DomainError):
+    status_code = 507
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    queued: int
+    oldest_age: float
+    free_bytes: int | None
+
+
+class Admission:
+    def __init__(self, settings: Settings, engine: AsyncEngine, disk: Path | None) -> None:
+        self.settings, self.engine, self.disk = settings, engine, disk
+        self._snapshot: Snapshot | None = None
+        self._taken_at = 0.0
+
+    async def _take(self) -> Snapshot:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.min(Video.uploaded_at)).where(
+                        Video.status == VideoStatus.queued
+                    )
+                )
+            ).one()
+        queued, oldest = int(row[0]), row[1]
+        age = 0.0
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        free = None
+        if self.disk is not None:
+            free = (await anyio.to_thread.run_sync(shutil.disk_usage, self.disk)).free
+        return Snapshot(queued, age, free)
+
+    async def snapshot(self) -> Snapshot:
+        now = time.monotonic()
+        if self._snapshot is None or now - self._taken_at > self.settings.admission_cache_seconds:
+            self._snapshot, self._taken_at = await self._take(), now
+        return self._snapshot
+
+    async def check(self) -> None:
+        s, snap = self.settings, await self.snapshot()
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        free = snap.free_bytes
+        if s.min_free_disk_bytes and free is not None and free < s.min_free_disk_bytes:
+            ADMISSION_REJECTED.labels("disk").inc()
+            raise InsufficientStorage(
+                "Not enough storage space to accept uploads right now; retry later", retry
+            )
+        if s.backlog_max_queued and snap.queued >= s.backlog_max_queued:
+            ADMISSION_REJECTED.labels("backlog").inc()
+            raise ServiceUnavailable(
+                f"Processing backlog is full ({snap.queued} videos waiting); retry later", retry
+            )
+        if s.backlog_max_oldest_seconds and snap.oldest_age > s.backlog_max_oldest_seconds:
+            ADMISSION_REJECTED.labels("backlog_age").inc()
+            raise ServiceUnavailable(
+                f"Processing is {snap.oldest_age:.0f} s behind; retry later", retry
+            )

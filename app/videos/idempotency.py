@@ -1,0 +1,56 @@
+"""Idempotency-Key on upload: a retried request (same user, same key, same upload, within the
+window) gets the original response and creates nothing; the same key for another upload is 422."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import BadRequest, DomainError
+from app.models import IdempotencyKey, utcnow
+from app.videos.upload import ReceivedUpload
+
+WINDOW = timedelta(hours=24)
+_VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class KeyReused(DomainError):
+    status_code = 422
+
+
+def validated(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not _VALID.match(key):
+        raise BadRequest("Idempotency-Key must be 1-255 visible ASCII characters")
+    return key
+
+
+def fingerprint(upload: ReceivedUpload) -> str:
+    return hashlib.sha256(f"{upload.title}\0{upload.sha256}".encode()).hexdigest()
+
+
+async def find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:
+    """The live record for this key; an expired one is removed so the key can be used again."""
+    record = await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+    if record is None:
+        return None
+    created = record.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=utcnow().tzinfo)
+    if created < utcnow() - WINDOW:
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
+        return None
+    return record
+
+
+def replay(record: IdempotencyKey, upload: ReceivedUpload) -> str:
+    if record.fingerprint != fingerprint(upload):
+        raise KeyReused("Idempotency-Key was already used for a different upload")
+    return record.response
