@@ -74,13 +74,7 @@ class Postgres:
             shutil.chown(self.root, "postgres")
         data = self.root / "data"
         self._run(self.initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-        opts = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        self._run(
-            self.pg_ctl, "-D", str(data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
-        )
+        self.start_server()
         return self
 
     def stop_server(self) -> None:
