@@ -26,6 +26,8 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     timeout = settings.broker_timeout_seconds
     return {
         "visibility_timeout": settings.visibility_timeout,
+        "unacked_restore_interval": max(1, settings.broker_restore_interval_seconds // 10),
+        "unacked_restore_throttle": min(10, max(1, settings.broker_restore_interval_seconds)),
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "max_retries": 1,

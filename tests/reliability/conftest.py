@@ -61,13 +61,19 @@ class FaultStack(Stack):
 
 
 @pytest.fixture
-def make_stack(workdir: Path, postgres_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., FaultStack]]:
+def make_stack(
+    workdir: Path, postgres_url: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., FaultStack]]:
     stacks: list[FaultStack] = []
 
-    def make(*, worker: bool = True, api_env: dict[str, str] | None = None, **env: str) -> FaultStack:
+    def make(
+        *, worker: bool = True, api_env: dict[str, str] | None = None, **env: str
+    ) -> FaultStack:
         root = workdir / f"{request.node.name}-{len(stacks)}"
         redis = Redis().start()
-        settings = stack_env(root, create_database(postgres_url), redis.url, **{**FAST_RECOVERY, **env})
+        settings = stack_env(
+            root, create_database(postgres_url), redis.url, **{**FAST_RECOVERY, **env}
+        )
         stack = FaultStack(env=settings, root=root)
         stack.redis = redis
         stacks.append(stack)

@@ -64,7 +64,9 @@ def test_sigkill_of_the_whole_worker_then_a_new_one(make_stack: MakeStack, clip_
     print(f"recovered from a killed worker in {time.monotonic() - killed_at:.1f} s")
 
 
-def test_redis_restarted_empty_with_ten_queued_jobs(make_stack: MakeStack, clip_small: Path) -> None:
+def test_redis_restarted_empty_with_ten_queued_jobs(
+    make_stack: MakeStack, clip_small: Path
+) -> None:
     stack = make_stack(worker=False)
     api = Api(stack.base_url)
     auth = api.user()
@@ -93,8 +95,11 @@ def test_crash_between_commit_and_enqueue_is_delivered_by_the_reconciler(
     assert video["status"] == "processed"
 
 
-def test_task_outliving_the_visibility_timeout_runs_once(make_stack: MakeStack, clip_20s: Path) -> None:
-    stack = make_stack(BROKER_VISIBILITY_TIMEOUT="2", WORKER_CONCURRENCY="2", LEASE_SECONDS="30")
+def test_task_outliving_the_visibility_timeout_runs_once(
+    make_stack: MakeStack, clip_20s: Path
+) -> None:
+    stack = make_stack(BROKER_VISIBILITY_TIMEOUT="2", BROKER_RESTORE_INTERVAL_SECONDS="1",
+                       WORKER_CONCURRENCY="2", LEASE_SECONDS="30")  # fmt: skip
     api = Api(stack.base_url)
     auth = api.user()
     video_id = api.upload(auth, clip_20s).json()["video_id"]
@@ -104,6 +109,10 @@ def test_task_outliving_the_visibility_timeout_runs_once(make_stack: MakeStack, 
     assert [order[s] for s in statuses] == sorted(order[s] for s in statuses), "status went back"
     assert stack.attempts(video_id) == 1
     assert stack.output_attempts(video_id) == ["attempt-1"]
+    assert stack.worker is not None
+    log = stack.worker.log_text()
+    duplicates = log.count(f"video {video_id}: retry") + log.count(f"video {video_id}: skipped")
+    assert duplicates >= 1, "Redis never redelivered the message: the test proved nothing"
 
 
 def test_poison_video_fails_after_max_attempts_while_others_flow(
