@@ -96,10 +96,10 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = 600
     task_time_limit: int = 660
     max_attempts: int = 3
-    lease_seconds: int = 60
+    lease_seconds: int = 30
     ffmpeg_stall_seconds: float = 60.0
-    reconcile_interval_seconds: float = 30.0
-    resend_after_seconds: float = 120.0  # a queued job unclaimed this long is sent again
+    reconcile_interval_seconds: float = 15.0
+    resend_after_seconds: float = 60.0  # a queued job unclaimed this long is sent again
     retry_backoff_seconds: float = 5.0
     progress_interval_seconds: float = 1.0
     temp_dir: Path | None = None

@@ -13,8 +13,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,33 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):  # 
             return result
         time.sleep(interval)
     raise HarnessError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@contextmanager
+def silent_listener() -> Iterator[tuple[int, list[object]]]:
+    """A local port that must receive no connection: yields (port, connections seen)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    sock.settimeout(0.2)
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(sock.accept())
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1], seen
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
 
 
 class Postgres:
@@ -196,6 +226,12 @@ class Process:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        try:
+            wait_until(lambda: text in self.log_text(), timeout, f"{text!r} in the {self.name} log")
+        except HarnessError as exc:
+            raise AssertionError(f"{exc}\n{self.log_text()[-2000:]}") from None
 
 
 @dataclass

@@ -205,12 +205,8 @@ def test_delete_removes_files_and_cancels_a_queued_job(
     finally:
         pg_stack.start_worker()
     # The message is still in Redis: the worker must drop it, never produce outputs.
-    worker = pg_stack.worker
-    assert worker is not None
-    deadline = time.monotonic() + 20
-    while f"video {video_id}: skipped missing" not in worker.log_text():
-        assert time.monotonic() < deadline, worker.log_text()[-2000:]
-        time.sleep(0.2)
+    assert pg_stack.worker is not None
+    pg_stack.worker.wait_for_log(f"video {video_id}: skipped missing", timeout=20)
     assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
 
 
@@ -222,11 +218,7 @@ def test_delete_cancels_a_running_job(api: Api, pg_stack: Stack, media: Path) ->
     video_id = api.upload(owner, clip).json()["video_id"]
     api.wait_for(owner, video_id, statuses=("processing",), timeout=60)
     assert api.http.delete(f"/api/videos/{video_id}", headers=owner).status_code == 200
-    worker = pg_stack.worker
-    assert worker is not None
-    deadline = time.monotonic() + 15
-    while f"video {video_id}: cancelled" not in worker.log_text():
-        assert time.monotonic() < deadline, worker.log_text()[-2000:]
-        time.sleep(0.2)
+    assert pg_stack.worker is not None
+    pg_stack.worker.wait_for_log(f"video {video_id}: cancelled", timeout=15)
     assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
     assert list(Path(pg_stack.env["TEMP_DIR"]).glob(f"reelforge-job-*-{video_id}-*")) == []

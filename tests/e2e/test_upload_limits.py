@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.api_client import Api, multipart
-from tests.harness import Stack
+from tests.harness import Stack, silent_listener
 
 LIMIT = 8 * 1024 * 1024  # MAX_UPLOAD_BYTES in the test stack
 
@@ -105,24 +103,7 @@ def test_client_filename_never_becomes_a_storage_path(
 def test_a_playlist_behind_a_video_signature_is_never_processed(api: Api) -> None:
     """Bytes that pass the magic-number sniff but are really an HLS playlist pointing at a local
     server: ffprobe's demuxer whitelist refuses it, and nothing ever connects out."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    connections: list[object] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connections.append(listener.accept())
-            except TimeoutError:
-                continue
-
-    watcher = threading.Thread(target=accept, daemon=True)
-    watcher.start()
-    try:
+    with silent_listener() as (port, connections):
         auth = api.user()
         payload = (
             b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isom\n#EXTM3U\n#EXT-X-TARGETDURATION:10\n"
@@ -138,8 +119,4 @@ def test_a_playlist_behind_a_video_signature_is_never_processed(api: Api) -> Non
             video["error"] == "The file is not a readable video (unsupported or corrupt container)"
         )
         time.sleep(0.5)
-    finally:
-        stop.set()
-        watcher.join()
-        listener.close()
     assert connections == []

@@ -3,48 +3,19 @@ reason; the worker survives; nothing is written outside storage; nothing connect
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.api_client import Api, multipart
+from tests.harness import silent_listener
 from tests.media import make_clip
 from tests.reliability.conftest import FaultStack
 
 MakeStack = Callable[..., FaultStack]
 FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isommp42"
-
-
-@contextmanager
-def listener() -> Iterator[tuple[int, list[object]]]:
-    """A local port that must receive no connection at all."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4)
-    sock.settimeout(0.2)
-    seen: list[object] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                seen.append(sock.accept())
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1], seen
-    finally:
-        stop.set()
-        thread.join()
-        sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +43,7 @@ def test_hostile_files_fail_with_a_reason_and_the_worker_survives(
     stack = make_stack(MAX_INPUT_SECONDS="20")
     api = Api(stack.base_url)
     auth = api.user()
-    with listener() as (port, connections):
+    with silent_listener() as (port, connections):
         cases = {
             **hostile_media,
             "hls playlist behind ftyp": FTYP
