@@ -123,13 +123,15 @@ class JobStore:
         lease ran out (the worker died). SKIP LOCKED lets several reconcilers run at once."""
         now = utcnow()
         with self.sessions.begin() as session:
+            lost = (Video.status == VideoStatus.queued) & (Video.enqueued_at < resend_before)
+            abandoned = (
+                (Video.status == VideoStatus.processing)
+                & (Video.lease_until < now)
+                & (Video.enqueued_at < now - self.lease)  # at most one re-send per lease period
+            )
             stale = (
                 select(Video.id)
-                .where(
-                    Video.enqueued_at < resend_before,
-                    (Video.status == VideoStatus.queued)
-                    | ((Video.status == VideoStatus.processing) & (Video.lease_until < now)),
-                )
+                .where(lost | abandoned)
                 .order_by(Video.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
