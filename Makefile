@@ -1,4 +1,4 @@
-.PHONY: install install-test run stack up down test lint typecheck migrate lock clean
+.PHONY: install install-test run stack up down test bench lint typecheck migrate lock clean
 
 install:            ## venv + locked deps + ffmpeg when missing
 	scripts/bootstrap.sh run
@@ -25,6 +25,9 @@ test: install-test  ## lint, types, then the whole suite (starts throwaway Postg
 	.venv/bin/ruff check app worker tests
 	.venv/bin/mypy app worker
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test ## capacity tests vs bare baselines → docs/BENCHMARKS.md (BENCH_ARGS=--quick)
+	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
 
 lint: install-test
 	.venv/bin/ruff check app worker tests

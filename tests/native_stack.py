@@ -80,6 +80,8 @@ class NativeStack:
     app_env: dict[str, str] = field(default_factory=dict)  # extra settings for API and worker
     nginx_env: dict[str, str] = field(default_factory=dict)  # RF_* overrides
     gunicorn_workers: int = 2
+    api_command: list[str] = field(default_factory=lambda: [str(API_ENTRYPOINT)])
+    with_worker: bool = True
     postgres: Postgres | None = None
     redis: Redis | None = None
     s3: S3Server | None = None
@@ -134,15 +136,21 @@ class NativeStack:
         api_env = self._tier_env("api", GUNICORN_BIND=f"127.0.0.1:{self.api_port}",
                                  GUNICORN_WORKERS=str(self.gunicorn_workers),
                                  FORWARDED_ALLOW_IPS="127.0.0.1")  # fmt: skip
-        self._start("api", [str(API_ENTRYPOINT)], api_env)
+        self._start("api", self.api_command, api_env)
         wait_until(lambda: self._ok(self.api_url + "/health", "api"), 60, "gunicorn")
-        worker_env = self._tier_env("worker", WORKER_METRICS_PORT=str(self.worker_metrics_port),
-                                    WORKER_CONCURRENCY=self.app_env.get("WORKER_CONCURRENCY", "1"))  # fmt: skip
-        self._start("worker", [str(WORKER_ENTRYPOINT)], worker_env)
-        wait_until(lambda: "ready" in self.processes["worker"].log_text() or self._dead("worker"),
-                   60, "the Celery worker")  # fmt: skip
+        if self.with_worker:
+            self.start_worker()
         self._start_nginx()
         return self
+
+    def start_worker(self) -> None:
+        worker_env = self._tier_env("worker", WORKER_METRICS_PORT=str(self.worker_metrics_port),
+                                    WORKER_CONCURRENCY=self.app_env.get("WORKER_CONCURRENCY", "1"))  # fmt: skip
+        log = self.root / "logs" / "worker.log"
+        offset = len(log.read_text(errors="replace")) if log.exists() else 0
+        self._start("worker", [str(WORKER_ENTRYPOINT)], worker_env)
+        wait_until(lambda: " ready." in self.processes["worker"].log_text()[offset:]
+                   or self._dead("worker"), 60, "the Celery worker")  # fmt: skip
 
     def _start_nginx(self) -> None:
         conf_dir = self.root / "nginx"
