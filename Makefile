@@ -22,7 +22,7 @@ migrate: install
 	.venv/bin/alembic upgrade head
 
 test: install-test  ## lint, types, then the whole suite (starts throwaway Postgres and Redis)
-	.venv/bin/ruff check app worker tests
+	.venv/bin/ruff check app worker tests scripts
 	.venv/bin/mypy app worker
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -30,8 +30,8 @@ bench: install-test ## capacity tests vs bare baselines → docs/BENCHMARKS.md (
 	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
 
 lint: install-test
-	.venv/bin/ruff check app worker tests
-	.venv/bin/ruff format --check app worker tests
+	.venv/bin/ruff check app worker tests scripts
+	.venv/bin/ruff format --check app worker tests scripts
 
 typecheck: install-test
 	.venv/bin/mypy app worker

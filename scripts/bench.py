@@ -110,9 +110,10 @@ def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> di
                     "--headless", "-u", str(users), "-r", str(spawn), "-t", f"{seconds}s",
                     "--host", host, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30"],
                    env=env, check=False, capture_output=True, timeout=seconds + 300)  # fmt: skip
-    row = next(r for r in csv.DictReader(open(f"{prefix}_stats.csv")) if r["Name"] == "upload")
+    row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
+    failures = _csv(f"{prefix}_failures.csv")
     limited = other = 0
-    for failure in csv.DictReader(open(f"{prefix}_failures.csv")):
+    for failure in failures:
         if failure["Name"] != "upload":
             continue
         count = int(failure["Occurrences"])
@@ -129,8 +130,13 @@ def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> di
         "throughput": round(ok / seconds, 2),
         "avg_ms": float(row["Average Response Time"]), "p50_ms": float(row["50%"]),
         "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"]),
-        "failures": [f["Error"] for f in csv.DictReader(open(f"{prefix}_failures.csv"))][:5],
+        "failures": [f["Error"] for f in failures][:5],
     }  # fmt: skip
+
+
+def _csv(path: str) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 class Janitor(threading.Thread):
