@@ -98,13 +98,15 @@ class Database:
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
         """Commit when the handler succeeds, roll back when it raises, then send buffered jobs."""
         async with self.sessions() as session:
+            committed = False
             try:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
-                await _run_hooks(session, _AFTER_ROLLBACK)
-                raise
+                committed = True
+            finally:
+                if not committed:  # the handler raised, or the commit failed
+                    await session.rollback()
+                    await _run_hooks(session, _AFTER_ROLLBACK)
             session.info.pop(_AFTER_ROLLBACK, None)
             await queue.dispatch_pending(session)
             await _run_hooks(session, _AFTER_COMMIT)

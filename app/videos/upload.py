@@ -93,6 +93,7 @@ class UploadReceiver:
         self.max_title = settings.max_title_chars
         self.key = original_key(uuid.uuid4().hex)
         self.writer: ObjectWriter | None = None
+        self.committed = False
         self.file_seen = False
         self.content_type: str | None = None
         self.head = bytearray()
@@ -118,13 +119,10 @@ class UploadReceiver:
             await self._handle(events.items)
             return await self._finish()
         except MultipartParseError as exc:
-            if self.writer is not None:
-                await self.writer.abort()
             raise BadRequest(f"Malformed multipart body: {exc}") from None
-        except BaseException:
-            if self.writer is not None:
+        finally:
+            if self.writer is not None and not self.committed:  # rejected or interrupted
                 await self.writer.abort()
-            raise
 
     @staticmethod
     def _boundary(request: Request) -> bytes:
@@ -216,6 +214,7 @@ class UploadReceiver:
             raise BadRequest("The uploaded file is empty")
         title = self._title()
         await self.writer.commit()
+        self.committed = True
         assert self.content_type is not None
         digest = self.digest.hexdigest() if self.digest is not None else None
         return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type, digest)
