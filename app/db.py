@@ -70,7 +70,12 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=True)}
     if not _is_sqlite(url):
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=5)
+        kwargs.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=5,
+        )
     engine = create_async_engine(url, **kwargs)
     if _is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

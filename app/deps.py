@@ -37,13 +37,17 @@ StorageDep = Annotated[Storage, Depends(_storage)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _optional_user(
-    session: SessionDep, settings: SettingsDep, creds: BearerDep
-) -> User | None:
+async def _optional_user(request: Request, settings: SettingsDep, creds: BearerDep) -> User | None:
+    """Looked up in a short session of its own: the request's unit of work must not hold a
+    pooled connection while an upload body streams in (100 uploading users exhausted the pool)."""
     if creds is None:
         return None
     user_id = decode_access_token(creds.credentials, settings)
-    user = await session.get(User, user_id) if user_id is not None else None
+    user = None
+    if user_id is not None:
+        database: Database = request.app.state.database
+        async with database.sessions() as session:
+            user = await session.get(User, user_id)
     if user is None:
         raise Unauthorized()
     return user

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout: int = 0  # 0 = 2 × TASK_TIME_LIMIT + 60 s
     broker_restore_interval_seconds: int = 100  # how often workers sweep for expired unacked
     db_timeout_seconds: float = 2.0
+    db_pool_size: int = 10  # per API process
+    db_max_overflow: int = 10
 
     # Storage
     storage_backend: Literal["local", "s3"] = "local"

@@ -121,3 +121,45 @@ def test_concurrent_retries_with_one_key_make_one_job(
     assert len({r.json()["video_id"] for r in responses}) == 1
     assert _count(api, auth) == 1
     assert len([p for p in stack.storage_dir.rglob("*") if p.is_file()]) == 1
+
+
+def test_streaming_uploads_do_not_hold_database_connections(
+    make_stack: MakeStack, clip_small: Path
+) -> None:
+    """With a pool of one connection, two uploads paused mid-body must not block other requests."""
+    import threading
+    import time
+
+    stack = make_stack(worker=False, DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0")
+    api = Api(stack.base_url)
+    auth = api.user()
+    release = threading.Event()
+    results: list[int] = []
+
+    def body():  # type: ignore[no-untyped-def]
+        yield b'--rfb\r\nContent-Disposition: form-data; name="title"\r\n\r\nslow\r\n'
+        yield b'--rfb\r\nContent-Disposition: form-data; name="video_file"; filename="s.mp4"\r\n\r\n'
+        yield clip_small.read_bytes()
+        release.wait(30)
+        yield b"\r\n--rfb--\r\n"
+
+    def slow_upload() -> None:
+        headers = {**auth, "Content-Type": "multipart/form-data; boundary=rfb"}
+        r = httpx.post(
+            stack.base_url + "/api/videos/upload", headers=headers, content=body(), timeout=60
+        )
+        results.append(r.status_code)
+
+    senders = [threading.Thread(target=slow_upload) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    time.sleep(1.5)  # both bodies are now streaming, authenticated, waiting for their last bytes
+    started = time.monotonic()
+    listing = api.http.get("/api/videos", headers=auth)
+    waited = time.monotonic() - started
+    release.set()
+    for sender in senders:
+        sender.join(60)
+    assert listing.status_code == 200, listing.text
+    assert waited < 2, f"a request waited {waited:.1f} s for a pooled connection"
+    assert results == [202, 202]
