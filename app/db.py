@@ -33,6 +33,14 @@ def after_rollback(session: AsyncSession, fn: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_ROLLBACK, []).append(fn)
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End a read-only transaction early, so slow CPU work that follows (password hashing) does
+    not pin a pooled connection. Refuses if anything is pending: nothing written can be lost."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection() with pending writes")
+    await session.rollback()
+
+
 async def _run_hooks(session: AsyncSession, name: str) -> None:
     for fn in session.info.pop(name, []):
         try:

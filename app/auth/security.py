@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -22,12 +23,28 @@ def _verify(password: str, password_hash: str) -> bool:
     return bcrypt.checkpw(password.encode(), password_hash.encode())
 
 
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def _hashing_threads() -> anyio.CapacityLimiter:
+    """bcrypt gets its own few threads: a signup storm must not take the threads that upload
+    chunks are written with (anyio's default pool is shared by every to_thread call)."""
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(max(2, os.cpu_count() or 1))
+    return _limiter
+
+
 async def hash_password(password: str, settings: Settings) -> str:
-    return await anyio.to_thread.run_sync(_hash, password, settings.bcrypt_rounds)
+    return await anyio.to_thread.run_sync(
+        _hash, password, settings.bcrypt_rounds, limiter=_hashing_threads()
+    )
 
 
 async def verify_password(password: str, password_hash: str) -> bool:
-    return await anyio.to_thread.run_sync(_verify, password, password_hash)
+    return await anyio.to_thread.run_sync(
+        _verify, password, password_hash, limiter=_hashing_threads()
+    )
 
 
 def create_access_token(user_id: int, settings: Settings) -> str:

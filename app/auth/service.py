@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
 from app.auth.security import create_access_token, hash_password, verify_password
+from app.db import release_connection
 from app.errors import BadRequest, Unauthorized
 from app.models import User
 from app.settings import Settings
@@ -24,6 +25,8 @@ async def _hash_for_unknown_email(settings: Settings) -> str:
 async def signup(session: AsyncSession, data: SignupRequest, settings: Settings) -> User:
     if data.password1 != data.password2:
         raise BadRequest("Passwords do not match")
+    # Hash first: the slow CPU work happens before this request takes a pooled connection.
+    password_hash = await hash_password(data.password1, settings)
     email = data.email.lower()
     if await session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise BadRequest("Email already registered")
@@ -33,7 +36,7 @@ async def signup(session: AsyncSession, data: SignupRequest, settings: Settings)
         last_name=data.last_name.strip(),
         city=data.city.strip() if data.city else None,
         country=data.country.strip() if data.country else None,
-        password_hash=await hash_password(data.password1, settings),
+        password_hash=password_hash,
     )
     session.add(user)
     try:
@@ -45,12 +48,16 @@ async def signup(session: AsyncSession, data: SignupRequest, settings: Settings)
 
 
 async def login(session: AsyncSession, data: LoginRequest, settings: Settings) -> TokenOut:
-    user = await session.scalar(select(User).where(User.email == data.email.strip().lower()))
-    valid = await verify_password(
-        data.password, user.password_hash if user else await _hash_for_unknown_email(settings)
-    )
-    if user is None or not valid:
+    row = (
+        await session.execute(
+            select(User.id, User.password_hash).where(User.email == data.email.strip().lower())
+        )
+    ).one_or_none()
+    await release_connection(session)  # not held while bcrypt runs
+    stored = row.password_hash if row else await _hash_for_unknown_email(settings)
+    valid = await verify_password(data.password, stored)
+    if row is None or not valid:
         raise Unauthorized("Invalid email or password")
     return TokenOut(
-        access_token=create_access_token(user.id, settings), expires_in=settings.jwt_expires_seconds
+        access_token=create_access_token(row.id, settings), expires_in=settings.jwt_expires_seconds
     )

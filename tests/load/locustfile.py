@@ -33,17 +33,31 @@ class UploadUser(HttpUser):
     def on_start(self) -> None:
         if not PAYLOAD:
             raise RuntimeError(f"BENCH_CLIP {CLIP} is missing or empty")
-        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-        body = {"first_name": "Bench", "last_name": "User", "email": email,
+        self.email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+        self.auth: dict[str, str] = {}
+        body = {"first_name": "Bench", "last_name": "User", "email": self.email,
                 "password1": PASSWORD, "password2": PASSWORD, "city": "Bogota"}  # fmt: skip
-        self.client.post("/api/auth/signup", json=body, name="signup")
-        login = self.client.post("/api/auth/login", json={"email": email, "password": PASSWORD},
+        self.signed_up = self.client.post(
+            "/api/auth/signup", json=body, name="signup"
+        ).status_code in (201, 400)
+
+    def _login(self) -> None:
+        """A user without a token logs in (again) before uploading, as a real client would,
+        instead of sending uploads that can only be refused."""
+        if not self.signed_up:
+            self.on_start()
+            return
+        login = self.client.post("/api/auth/login", json={"email": self.email, "password": PASSWORD},
                                  name="login")  # fmt: skip
-        token = login.json().get("access_token", "") if login.status_code == 200 else ""
-        self.auth = {"Authorization": f"Bearer {token}"}
+        if login.status_code == 200:
+            self.auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
     @task
     def upload(self) -> None:
+        if not self.auth:
+            self._login()
+            if not self.auth:
+                return
         files = {"video_file": ("clip.mp4", PAYLOAD, "video/mp4")}
         with self.client.post("/api/videos/upload", headers=self.auth, data={"title": "bench"},
                               files=files, name="upload", catch_response=True) as response:  # fmt: skip
