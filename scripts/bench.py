@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import subprocess
@@ -259,7 +260,7 @@ def _token(url: str) -> str:
 
 def worker_tier(mode: Mode, clip: Path, root: Path) -> dict[str, object]:
     cores = os.cpu_count() or 1
-    stack = NativeStack(root / "workers", port=free_port(), with_worker=False,
+    stack = NativeStack(root / "workers", port=free_port(), with_worker=False, nginx_env=BENCH_NGINX,
                         app_env={**BENCH_APP, "WORKER_CONCURRENCY": str(cores)})  # fmt: skip
     try:
         stack.start()
@@ -270,6 +271,8 @@ def worker_tier(mode: Mode, clip: Path, root: Path) -> dict[str, object]:
         for i in range(mode.jobs):  # through the real path, while the workers are stopped
             r = httpx.post(stack.url + "/api/videos/upload", headers=headers, data={"title": f"j{i}"},
                            files={"video_file": ("c.mp4", payload, "video/mp4")}, timeout=120)  # fmt: skip
+            if r.status_code != 202:
+                raise RuntimeError(f"benchmark upload refused: {r.status_code} {r.text[:200]}")
             ids.append(r.json()["video_id"])
         stack.start_worker()
         started = time.monotonic()
@@ -383,14 +386,16 @@ def main() -> int:
         "bench_limits": {"nginx": BENCH_NGINX, "app": BENCH_APP},
         "modes": {k: asdict(v) for k, v in MODES.items()},
     }  # fmt: skip
-    print("web tier (workers paused)", flush=True)
-    results["web"] = web_tier(mode, clip, root)
-    print("shipped limits", flush=True)
-    results["defaults"] = default_limits(mode, clip, root)
-    print("worker tier", flush=True)
-    results["workers"] = worker_tier(mode, clip, root)
-    print("enqueue rate", flush=True)
-    results["enqueue"] = enqueue_rate(mode.enqueue_count, root)
+    partial = root / "partial-results.json"
+    for key, label, stage in (
+        ("web", "web tier (workers paused)", lambda: web_tier(mode, clip, root)),
+        ("defaults", "shipped limits", lambda: default_limits(mode, clip, root)),
+        ("workers", "worker tier", lambda: worker_tier(mode, clip, root)),
+        ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count, root)),
+    ):
+        print(label, flush=True)
+        results[key] = stage()
+        partial.write_text(json.dumps(results, indent=2))  # a later failure keeps what was measured
     write_report(results, args.out)
     print(f"report: {args.out / 'BENCHMARKS.md'}", flush=True)
     return 0
