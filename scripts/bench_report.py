@@ -165,4 +165,23 @@ def _targets(results: dict[str, Any]) -> list[str]:
                  f"{_target(mem['growth_mb'] <= 20)}.")  # fmt: skip
     rate = results["enqueue"]["per_second"]
     lines.append(f"- Enqueue ≥ 1,000 jobs/s — {rate}/s {_target(rate >= 1000)}.")
+    lines += ["", "### What limits the misses", "",
+              "- **p95 at low load** (5 and 40 users): the bare endpoint answers in tens of "
+              "milliseconds, so reelforge's fixed per-upload work — JWT check and user lookup, "
+              "admission query, magic-byte sniff, the row insert and commit, the Redis publish "
+              "(each a loopback round trip on the same 2 vCPUs as the load generator) — is a large "
+              "fraction of the total. It is a fixed cost of ~10–15 ms, not a growing one: at 100–300 "
+              "users reelforge's p95 is at or below bare's, because requests queue on the shared "
+              "cores either way.",
+              "- **Worker efficiency**: the reelforge run includes downloading the 18 MB original "
+              "from and uploading the outputs to the S3 server, which on this box is moto, a Python "
+              "emulator competing for the same 2 vCPUs as FFmpeg; the bare run reads a local file. "
+              "Queue wait also includes each job's claim, progress writes (1/s) and the final "
+              "probe of the output. On real S3 the transfer is network time, not local CPU.",
+              "- **Throughput at 300 users** is below bare (the API does more per request on the same "
+              "two cores that also run Locust, nginx and Postgres); nothing failed.",
+              "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
+              "body streamed, and signup/login held one while bcrypt ran; at 100–300 users that "
+              "exhausted the pool (503s, then 401s for users whose login had failed). Both are fixed "
+              "and covered by tests; the tables above are after the fix."]  # fmt: skip
     return lines
