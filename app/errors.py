@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -61,29 +62,27 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", exc)
-    return JSONResponse(
-        {"detail": "Database temporarily unavailable, retry shortly"},
-        status_code=503,
-        headers={"Retry-After": "2"},
-    )
+def _unavailable(
+    what: str, retry_after: int
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A backing service failed: 503 with Retry-After, never a 500."""
 
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s unavailable: %s", what.lower(), exc)
+        return JSONResponse(
+            {"detail": f"{what} temporarily unavailable, retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(retry_after)},
+        )
 
-async def _storage_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.warning("storage unavailable: %s", exc)
-    return JSONResponse(
-        {"detail": "Storage temporarily unavailable, retry shortly"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    return handler
 
 
 def install_error_handlers(app: FastAPI) -> None:
     from app.storage import StorageError
 
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(DBAPIError, _database_unavailable)
-    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
-    app.add_exception_handler(ConnectionError, _database_unavailable)
-    app.add_exception_handler(StorageError, _storage_unavailable)
+    database_unavailable = _unavailable("Database", retry_after=2)
+    for error in (DBAPIError, PoolTimeoutError, ConnectionError):
+        app.add_exception_handler(error, database_unavailable)
+    app.add_exception_handler(StorageError, _unavailable("Storage", retry_after=5))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import anyio
 from prometheus_client import (
@@ -23,11 +22,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.models import Video, VideoStatus
+from app.backlog import Backlog, read_backlog
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -81,36 +79,23 @@ class MetricsMiddleware:
                 HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-class _Backlog(Collector):
-    def __init__(self, queued: int, processing: int, oldest_age: float) -> None:
-        self.values = (queued, processing, oldest_age)
+class _BacklogCollector(Collector):
+    def __init__(self, backlog: Backlog) -> None:
+        self.backlog = backlog
 
     def collect(self) -> Iterable[Metric]:
-        queued, processing, oldest = self.values
-        yield GaugeMetricFamily("reelforge_jobs_queued", "Jobs waiting for a worker", value=queued)
+        b = self.backlog
         yield GaugeMetricFamily(
-            "reelforge_jobs_processing", "Jobs being processed", value=processing
+            "reelforge_jobs_queued", "Jobs waiting for a worker", value=b.queued
+        )
+        yield GaugeMetricFamily(
+            "reelforge_jobs_processing", "Jobs being processed", value=b.processing
         )
         yield GaugeMetricFamily(
             "reelforge_oldest_queued_job_age_seconds",
             "Age of the oldest queued job (autoscale workers on this)",
-            value=oldest,
+            value=b.oldest_queued_age,
         )
-
-
-async def _backlog(engine: AsyncEngine) -> _Backlog:
-    async with engine.connect() as conn:
-        rows = dict(
-            (await conn.execute(select(Video.status, func.count()).group_by(Video.status))).all()
-        )
-        oldest = await conn.scalar(
-            select(func.min(Video.uploaded_at)).where(Video.status == VideoStatus.queued)
-        )
-    age = 0.0
-    if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-    return _Backlog(rows.get(VideoStatus.queued, 0), rows.get(VideoStatus.processing, 0), age)
 
 
 async def render(engine: AsyncEngine) -> tuple[bytes, str]:
@@ -123,5 +108,5 @@ async def render(engine: AsyncEngine) -> tuple[bytes, str]:
         registry = REGISTRY  # single process: the default registry already holds everything
     output = await anyio.to_thread.run_sync(generate_latest, registry)  # reads the sample files
     backlog_registry = CollectorRegistry()
-    backlog_registry.register(await _backlog(engine))
+    backlog_registry.register(_BacklogCollector(await read_backlog(engine)))
     return output + generate_latest(backlog_registry), CONTENT_TYPE_LATEST

@@ -9,12 +9,12 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
+from app.models import as_utc, utcnow
 from app.settings import Settings
 from app.storage import StorageError, output_keys
 from worker import ffmpeg
@@ -115,8 +115,7 @@ def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
     claim = jobs.claim(video_id, str(uuid.uuid4()))
     if isinstance(claim, ClaimRefused):
         if claim.reason == "held" and claim.lease_until is not None:
-            lease_end = claim.lease_until.replace(tzinfo=claim.lease_until.tzinfo or UTC)
-            wait = (lease_end - datetime.now(UTC)).total_seconds()
+            wait = (as_utc(claim.lease_until) - utcnow()).total_seconds()
             return Outcome(
                 "retry", "lease_held", "lease held by another worker", retry_in=max(1.0, wait + 1)
             )

@@ -9,16 +9,14 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.backlog import Backlog, read_backlog
 from app.errors import DomainError, ServiceUnavailable
 from app.metrics import ADMISSION_REJECTED
-from app.models import Video, VideoStatus
 from app.settings import Settings
 
 RETRY_AFTER_SECONDS = 30
@@ -30,8 +28,7 @@ class InsufficientStorage(DomainError):
 
 @dataclass(frozen=True)
 class Snapshot:
-    queued: int
-    oldest_age: float
+    backlog: Backlog
     free_bytes: int | None
 
 
@@ -42,23 +39,10 @@ class Admission:
         self._taken_at = 0.0
 
     async def _take(self) -> Snapshot:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(func.count(), func.min(Video.uploaded_at)).where(
-                        Video.status == VideoStatus.queued
-                    )
-                )
-            ).one()
-        queued, oldest = int(row[0]), row[1]
-        age = 0.0
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-            age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         free = None
         if self.disk is not None:
             free = (await anyio.to_thread.run_sync(shutil.disk_usage, self.disk)).free
-        return Snapshot(queued, age, free)
+        return Snapshot(await read_backlog(self.engine), free)
 
     async def snapshot(self) -> Snapshot:
         now = time.monotonic()
@@ -75,13 +59,17 @@ class Admission:
             raise InsufficientStorage(
                 "Not enough storage space to accept uploads right now; retry later", retry
             )
-        if s.backlog_max_queued and snap.queued >= s.backlog_max_queued:
+        if s.backlog_max_queued and snap.backlog.queued >= s.backlog_max_queued:
             ADMISSION_REJECTED.labels("backlog").inc()
             raise ServiceUnavailable(
-                f"Processing backlog is full ({snap.queued} videos waiting); retry later", retry
+                f"Processing backlog is full ({snap.backlog.queued} videos waiting); retry later",
+                retry,
             )
-        if s.backlog_max_oldest_seconds and snap.oldest_age > s.backlog_max_oldest_seconds:
+        if (
+            s.backlog_max_oldest_seconds
+            and snap.backlog.oldest_queued_age > s.backlog_max_oldest_seconds
+        ):
             ADMISSION_REJECTED.labels("backlog_age").inc()
             raise ServiceUnavailable(
-                f"Processing is {snap.oldest_age:.0f} s behind; retry later", retry
+                f"Processing is {snap.backlog.oldest_queued_age:.0f} s behind; retry later", retry
             )

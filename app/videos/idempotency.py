@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, DomainError
-from app.models import IdempotencyKey, utcnow
+from app.models import IdempotencyKey, as_utc, utcnow
 from app.videos.upload import ReceivedUpload
 
 WINDOW = timedelta(hours=24)
@@ -41,10 +41,7 @@ async def find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey 
     )
     if record is None:
         return None
-    created = record.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=utcnow().tzinfo)
-    if created < utcnow() - WINDOW:
+    if as_utc(record.created_at) < utcnow() - WINDOW:
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         return None
     return record

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, field_serializer
 
-from app.models import VideoStatus
+from app.models import VideoStatus, as_utc
 
 Variant = Literal["original", "processed", "thumbnail"]
 
@@ -17,10 +17,7 @@ def file_url(video_id: int, variant: Variant) -> str:
 class _Timestamps(BaseModel):
     @field_serializer("*", when_used="json")
     def _utc(self, value: object) -> object:
-        # SQLite hands back naive datetimes; every stored time is UTC.
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=UTC).isoformat()
-        return value.isoformat() if isinstance(value, datetime) else value
+        return as_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
 class UploadAccepted(BaseModel):
