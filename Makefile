@@ -1,4 +1,7 @@
-.PHONY: install install-test run stack up down test bench lint typecheck migrate lock clean
+.PHONY: install install-test run stack up down test test-fast bench lint typecheck imports migrate lock clean
+
+PY := .venv/bin/python
+SOURCES := app worker core devstack bench tests
 
 install:            ## venv + locked deps + ffmpeg when missing
 	scripts/bootstrap.sh run
@@ -7,10 +10,10 @@ install-test:
 	scripts/bootstrap.sh test
 
 run: install        ## API on :8000 + one worker, embedded default (SQLite, filesystem broker)
-	scripts/run.sh
+	$(PY) -m devstack run
 
 stack: install-test  ## nginx :8080 → gunicorn → Postgres/Redis/S3 + Celery worker, natively
-	.venv/bin/python scripts/stack.py
+	$(PY) -m devstack stack
 
 up:                 ## the same topology with Docker (needs a Docker engine)
 	docker compose up -d --build
@@ -21,23 +24,31 @@ down:
 migrate: install
 	.venv/bin/alembic upgrade head
 
-test: install-test  ## lint, types, then the whole suite (starts throwaway Postgres and Redis)
-	.venv/bin/ruff check app worker tests scripts
-	.venv/bin/mypy app worker
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+test: install-test  ## lint, import contract, types, then the whole suite (real servers)
+	.venv/bin/ruff check $(SOURCES)
+	.venv/bin/lint-imports
+	.venv/bin/mypy app worker core
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install-test  ## the in-process tier only: no server process, seconds
+	$(PY) -m pytest -m fast $(PYTEST_ARGS)
 
 bench: install-test ## capacity tests vs bare baselines → docs/BENCHMARKS.md (BENCH_ARGS=--quick)
-	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
+	$(PY) -m bench $(BENCH_ARGS)
 
 lint: install-test
-	.venv/bin/ruff check app worker tests scripts
-	.venv/bin/ruff format --check app worker tests scripts
+	.venv/bin/ruff check $(SOURCES)
+	.venv/bin/ruff format --check $(SOURCES)
+	.venv/bin/lint-imports
 
 typecheck: install-test
-	.venv/bin/mypy app worker
+	.venv/bin/mypy app worker core
+
+imports: install-test  ## the import contract alone
+	.venv/bin/lint-imports
 
 lock:               ## re-resolve requirements.lock from pyproject.toml
-	.venv/bin/python -m pip install -q uv && .venv/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock
+	$(PY) -m pip install -q uv && .venv/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,4 +1,9 @@
-"""Annotated dependencies that keep route signatures one line long."""
+"""How routes get their collaborators: only through these Annotated dependencies.
+
+Each reads what the app's lifespan built (`app.state`): settings, database, storage, job
+publisher (admission: app/videos/admission.py). A test overrides any of them with
+`app.dependency_overrides[get_x] = ...`; route signatures stay one line long.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +15,55 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.security import decode_access_token
-from app.db import Database
 from app.errors import Unauthorized
-from app.models import User
-from app.settings import Settings, get_settings
-from app.storage import Storage
+from core.db import Database
+from core.jobs.dispatch import JobPublisher
+from core.models import User
+from core.settings import Settings
+from core.storage import Storage
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login")
 
 
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
-    async for session in database.session_scope():
-        yield session
+    return database
 
 
-def _storage(request: Request) -> Storage:
+def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
+def get_publisher(request: Request) -> JobPublisher:
+    publisher: JobPublisher = request.app.state.publisher
+    return publisher
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-# scope="function": commit (and enqueue) finish before the response is sent, so a 2xx means durable.
-SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
-StorageDep = Annotated[Storage, Depends(_storage)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+PublisherDep = Annotated[JobPublisher, Depends(get_publisher)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _optional_user(request: Request, settings: SettingsDep, creds: BearerDep) -> User | None:
+async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    async for session in database.session_scope():
+        yield session
+
+
+# scope="function": commit (and enqueue) finish before the response is sent, so a 2xx means durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def _optional_user(
+    settings: SettingsDep, database: DatabaseDep, creds: BearerDep
+) -> User | None:
     """Looked up in a short session of its own: the request's unit of work must not hold a
     pooled connection while an upload body streams in (100 uploading users exhausted the pool)."""
     if creds is None:
@@ -45,7 +71,6 @@ async def _optional_user(request: Request, settings: SettingsDep, creds: BearerD
     user_id = decode_access_token(creds.credentials, settings)
     user = None
     if user_id is not None:
-        database: Database = request.app.state.database
         async with database.sessions() as session:
             user = await session.get(User, user_id)
     if user is None:

@@ -79,7 +79,7 @@ def _unavailable(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.storage import StorageError
+    from core.storage import StorageError
 
     app.add_exception_handler(DomainError, _domain_error)
     database_unavailable = _unavailable("Database", retry_after=2)

@@ -1,4 +1,4 @@
-"""create_app(): lifespan, middleware, routers. Nothing else."""
+"""create_app(): lifespan (per-process collaborators), middleware, routers. Nothing else."""
 
 from __future__ import annotations
 
@@ -6,37 +6,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from slowapi.errors import RateLimitExceeded
 
 from app.auth.router import router as auth_router
-from app.db import Database
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.logging_setup import configure_logging
 from app.metrics import MetricsMiddleware
+from app.metrics import router as metrics_router
 from app.public.router import router as public_router
-from app.ratelimit import enforce_rate_limit, limiter, rate_limit_exceeded
+from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
-from app.settings import get_settings
-from app.storage import make_storage
 from app.videos.admission import Admission
 from app.videos.router import router as videos_router
+from core.db import Database
+from core.jobs.dispatch import JobPublisher
+from core.logging_setup import configure_logging
+from core.settings import Settings, get_settings
+from core.storage import make_storage
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
-    app.state.database = Database(settings)
+    """Runs in each worker process after gunicorn forks: engines and clients are never shared."""
+    settings: Settings = app.state.settings
+    app.state.database = Database.from_settings(settings)
     app.state.storage = make_storage(settings)
     disk = settings.resolved_storage_dir if settings.storage_backend == "local" else None
     app.state.admission = Admission(settings, app.state.database.engine, disk)
+    app.state.publisher = JobPublisher(settings, name="reelforge-api")
     try:
         yield
     finally:
         await app.state.database.dispose()
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging()
     app = FastAPI(
         title="reelforge",
@@ -45,14 +48,15 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(enforce_rate_limit)],
     )
+    app.state.settings = settings or get_settings()
     install_error_handlers(app)
-    app.state.limiter = limiter
-    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
     # Added last = outermost: request id first, then metrics.
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for router in (health_router, auth_router, videos_router, public_router):
+    routers = [health_router, metrics_router, auth_router, videos_router, public_router]
+    for router in routers:
         app.include_router(router)
+    install_rate_limits(app, app.state.settings, routers)
     return app
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics for the API, correct under gunicorn's multi-process mode.
+"""Prometheus metrics for the API — the counters, the request middleware and the `/metrics`
+route — correct under gunicorn's multi-process mode.
 
 With PROMETHEUS_MULTIPROC_DIR set (the gunicorn config sets it) every worker process writes its
 samples to that folder and `/metrics` aggregates them. Backlog gauges are read from the jobs
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterable
 
 import anyio
+from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -25,7 +27,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.backlog import Backlog, read_backlog
+from app.deps import DatabaseDep
+from app.ratelimit import exempt
+from core.jobs.backlog import Backlog, read_backlog
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -48,7 +52,6 @@ JOBS_CREATED = Counter("reelforge_jobs_created_total", "Video jobs created")
 ADMISSION_REJECTED = Counter(
     "reelforge_admission_rejected_total", "Uploads refused by admission control", ["reason"]
 )
-RATE_LIMITED = Counter("reelforge_rate_limited_total", "Requests refused by the app rate limiter")
 
 
 class MetricsMiddleware:
@@ -110,3 +113,14 @@ async def render(engine: AsyncEngine) -> tuple[bytes, str]:
     backlog_registry = CollectorRegistry()
     backlog_registry.register(_BacklogCollector(await read_backlog(engine)))
     return output + generate_latest(backlog_registry), CONTENT_TYPE_LATEST
+
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", include_in_schema=False)
+@exempt
+async def metrics(request: Request, database: DatabaseDep) -> Response:
+    """Prometheus scrape target. nginx does not expose it; scrape the API port directly."""
+    body, content_type = await render(database.engine)
+    return Response(body, media_type=content_type)

@@ -5,33 +5,45 @@ proxy (nginx) put in X-Forwarded-For; uvicorn only honours that header from FORW
 
 If the counter store is unreachable the limiter falls back to per-process in-memory counters
 (`in_memory_fallback_enabled`): limits keep applying, per process, instead of failing requests.
+
+Routes are only marked here (`@limit("upload")`, `@exempt`); `install_rate_limits` builds the
+limiter from the app's settings and registers the marks, so no limiter exists at import time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
-from fastapi import Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from prometheus_client import Counter
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
 from app.auth.security import decode_access_token
-from app.metrics import RATE_LIMITED
-from app.settings import Settings, get_settings
+from core.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+RouteLimit = Literal["upload", "auth", "exempt"]
+_MARK = "__reelforge_rate_limit__"
+RATE_LIMITED = Counter("reelforge_rate_limited_total", "Requests refused by the app rate limiter")
 
 
-def rate_limit_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        user_id = decode_access_token(header[7:].strip(), get_settings())
-        if user_id is not None:
-            return f"user:{user_id}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+def limit(kind: RouteLimit) -> Callable[[F], F]:
+    """Give a route its own limit (RATE_LIMIT_UPLOAD / RATE_LIMIT_AUTH) instead of the default."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _MARK, kind)
+        return fn
+
+    return mark
+
+
+def exempt(fn: F) -> F:
+    return limit("exempt")(fn)
 
 
 def storage_uri(settings: Settings) -> str:
@@ -43,6 +55,14 @@ def storage_uri(settings: Settings) -> str:
 
 
 def make_limiter(settings: Settings) -> Limiter:
+    def rate_limit_key(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            user_id = decode_access_token(header[7:].strip(), settings)
+            if user_id is not None:
+                return f"user:{user_id}"
+        return f"ip:{request.client.host if request.client else 'unknown'}"
+
     uri = storage_uri(settings)
     options: dict[str, Any] = (
         {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if uri.startswith("redis") else {}
@@ -60,40 +80,32 @@ def make_limiter(settings: Settings) -> Limiter:
     )
 
 
-limiter = make_limiter(get_settings())
-
-
-def limit(provider: Callable[[], str]) -> Callable[[F], F]:
-    """Give a route its own limit instead of the default one. slowapi records it by the function's
-    name; the check itself runs in `enforce_rate_limit` (off the event loop), so the route keeps
-    its plain function rather than slowapi's wrapper, which would call Redis on the loop."""
-
-    def register(fn: F) -> F:
-        limiter.limit(provider)(fn)
-        return fn
-
-    return register
-
-
-def exempt(fn: F) -> F:
-    limiter.exempt(fn)
-    return fn
+def install_rate_limits(app: FastAPI, settings: Settings, routers: list[APIRouter]) -> None:
+    """Build the limiter and register every route's mark. slowapi records limits by the
+    function's name; the check itself runs in `enforce_rate_limit` (off the event loop), so the
+    route keeps its plain function rather than slowapi's wrapper, which would call Redis on the
+    loop. (FastAPI ≥ 0.16x nests included routers, so the routers are walked, not app.routes.)"""
+    limiter = make_limiter(settings)
+    values = {"upload": settings.rate_limit_upload, "auth": settings.rate_limit_auth}
+    for route in (route for router in routers for route in router.routes):
+        kind = getattr(getattr(route, "endpoint", None), _MARK, None)
+        if not isinstance(route, APIRoute) or kind is None:
+            continue
+        if kind == "exempt":
+            limiter.exempt(route.endpoint)
+        else:
+            limiter.limit(values[kind])(route.endpoint)
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
 
 
 async def enforce_rate_limit(request: Request) -> None:
     """App-wide dependency: the route's own limit, else the default limit; 429 when exceeded."""
+    limiter: Limiter = request.app.state.limiter
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
     if endpoint is None or not limiter.enabled:
         return
     await anyio.to_thread.run_sync(limiter._check_request_limit, request, endpoint, False)
-
-
-def upload_limit() -> str:
-    return get_settings().rate_limit_upload
-
-
-def auth_limit() -> str:
-    return get_settings().rate_limit_auth
 
 
 async def rate_limit_exceeded(request: Request, exc: Exception) -> JSONResponse:

@@ -1,20 +1,16 @@
-"""One request id per upload, carried nginx → API → Celery headers → worker logs."""
+"""ASGI middleware: accept nginx's X-Request-ID (or make one) and put it in the context."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.request_id import request_id_var
+
 HEADER = "x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def current_request_id() -> str | None:
-    return request_id_var.get()
 
 
 def accept_or_generate(value: str | None) -> str:

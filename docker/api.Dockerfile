@@ -8,6 +8,7 @@ COPY requirements.lock pyproject.toml ./
 RUN pip install -r requirements.lock
 COPY app ./app
 COPY worker ./worker
+COPY core ./core
 COPY alembic.ini ./
 COPY docker/entrypoints ./docker/entrypoints
 RUN pip install --no-deps . \

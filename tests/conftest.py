@@ -1,4 +1,5 @@
-"""Session fixtures: real Postgres, Redis, API and worker processes, and generated media."""
+"""Session fixtures: real Postgres, Redis, API and worker processes (all through devstack, the
+one stack builder), and generated media."""
 
 from __future__ import annotations
 
@@ -10,9 +11,27 @@ from pathlib import Path
 
 import pytest
 
+from devstack.servers import Postgres, Redis, require_binary
+from devstack.stack import Services, Stack
 from tests.api_client import Api
-from tests.harness import Postgres, Redis, Stack, create_database, require_binary, stack_env
 from tests.media import make_clip
+
+# What every test stack runs with: fast hashing, a small upload limit, quick progress and
+# recovery, one worker slot, and limits no functional test trips (the rate-limit tests set theirs).
+TEST_SETTINGS = {
+    "ENVIRONMENT": "test",
+    "BCRYPT_ROUNDS": "4",
+    "MAX_UPLOAD_BYTES": str(8 * 1024 * 1024),
+    "PROGRESS_INTERVAL_SECONDS": "0.5",
+    "RECONCILE_INTERVAL_SECONDS": "2",
+    "RESEND_AFTER_SECONDS": "10",
+    "LEASE_SECONDS": "20",
+    "RETRY_BACKOFF_SECONDS": "1",
+    "WORKER_CONCURRENCY": "1",
+    "RATE_LIMIT_DEFAULT": "100000/minute",
+    "RATE_LIMIT_UPLOAD": "100000/minute",
+    "RATE_LIMIT_AUTH": "100000/minute",
+}
 
 
 @pytest.fixture(scope="session")
@@ -66,36 +85,42 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
-def _run_stack(env: dict[str, str], root: Path) -> Iterator[Stack]:
-    stack = Stack(env=env, root=root)
-    stack.migrate()
+def run_stack(stack: Stack) -> Iterator[Stack]:
     try:
-        stack.start_api()
-        stack.start_worker()
-        yield stack
+        yield stack.start()
     finally:
         stack.stop()
-        for proc in (stack.api, stack.worker):
-            if proc is not None and os.environ.get("REELFORGE_TEST_LOGS"):
-                print(f"---- {proc.name} log ----\n{proc.log_text()[-5000:]}")
+        if os.environ.get("REELFORGE_TEST_LOGS"):
+            for proc in stack.processes.values():
+                print(f"---- {stack.root.name} {proc.name} ----\n{proc.log_text()[-5000:]}")
 
 
 @pytest.fixture(scope="session")
 def pg_stack(workdir: Path, postgres_url: str, redis_url: str) -> Iterator[Stack]:
     """Production mode: Postgres (asyncpg) + Redis broker."""
     root = workdir / "pg-stack"
-    env = stack_env(root, create_database(postgres_url), redis_url)
-    yield from _run_stack(env, root)
+    services = Services.start(root, postgres=postgres_url, redis=redis_url)
+    yield from run_stack(Stack(root, services, settings=dict(TEST_SETTINGS)))
 
 
 @pytest.fixture(scope="session")
 def embedded_stack(workdir: Path) -> Iterator[Stack]:
     """The `make run` default: SQLite + Celery's filesystem broker."""
     root = workdir / "embedded-stack"
-    env = stack_env(root, f"sqlite+aiosqlite:///{root}/var/reelforge.db", "filesystem://")
-    yield from _run_stack(env, root)
+    yield from run_stack(Stack(root, Services.embedded(root), settings=dict(TEST_SETTINGS)))
 
 
 @pytest.fixture(scope="session")
 def api(pg_stack: Stack) -> Api:
     return Api(pg_stack.base_url)
+
+
+FAST_DIRS = ("unit", "fast")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/unit and tests/fast run in-process (`-m fast`, `make test-fast`); everything else
+    starts real servers (`-m servers`)."""
+    for item in items:
+        tier = item.path.relative_to(Path(__file__).parent).parts[0]
+        item.add_marker(pytest.mark.fast if tier in FAST_DIRS else pytest.mark.servers)

@@ -21,10 +21,10 @@ from celery.signals import (  # noqa: E402
     worker_shutdown,
 )
 
-from app.broker import make_celery  # noqa: E402
-from app.logging_setup import configure_logging  # noqa: E402
-from app.request_id import request_id_var  # noqa: E402
-from app.settings import get_settings  # noqa: E402
+from core.jobs.broker import make_celery  # noqa: E402
+from core.logging_setup import configure_logging  # noqa: E402
+from core.request_id import request_id_var  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from worker import metrics  # noqa: E402
 
 settings = get_settings()
@@ -57,7 +57,7 @@ def _start_main_process_services(**_: Any) -> None:
 
 @worker_process_init.connect
 def _clean_after_dead_children(**_: Any) -> None:
-    from worker.pipeline import remove_orphaned_temp_dirs
+    from worker.tempdirs import remove_orphaned_temp_dirs
 
     remove_orphaned_temp_dirs(settings.temp_dir)
 

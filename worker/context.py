@@ -1,14 +1,15 @@
-"""Per-process resources for Celery children, created after fork and never shared across it."""
+"""Per-process resources for Celery children (and the reconciler), created after fork and never
+shared across it: settings, the job store, storage."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-from app.db import make_sync_sessions
-from app.settings import Settings, get_settings
-from app.storage import Storage, make_storage
-from worker.jobs import JobStore
+from core.db import make_sync_sessions
+from core.jobs.store import JobStore
+from core.settings import Settings, get_settings
+from core.storage import Storage, make_storage
 
 
 @dataclass(frozen=True)
@@ -19,17 +20,20 @@ class WorkerContext:
     storage: Storage
 
 
+def make_context(settings: Settings) -> WorkerContext:
+    return WorkerContext(
+        pid=os.getpid(),
+        settings=settings,
+        jobs=JobStore(make_sync_sessions(settings), settings.lease_seconds),
+        storage=make_storage(settings),
+    )
+
+
 _context: WorkerContext | None = None
 
 
 def get_context() -> WorkerContext:
     global _context
     if _context is None or _context.pid != os.getpid():
-        settings = get_settings()
-        _context = WorkerContext(
-            pid=os.getpid(),
-            settings=settings,
-            jobs=JobStore(make_sync_sessions(settings), settings.lease_seconds),
-            storage=make_storage(settings),
-        )
+        _context = make_context(get_settings())
     return _context

@@ -7,7 +7,7 @@ import time
 
 from celery import Task
 
-from app.broker import PROCESS_VIDEO_TASK
+from core.jobs.broker import PROCESS_VIDEO_TASK
 from worker import metrics
 from worker.celery_app import celery_app
 from worker.context import get_context

@@ -1,0 +1,1 @@
+"""Signup and login: bcrypt off the event loop, JWT issue and verify."""

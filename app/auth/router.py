@@ -5,13 +5,13 @@ from fastapi import APIRouter, Request, status
 from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
 from app.deps import SessionDep, SettingsDep
-from app.ratelimit import auth_limit, limit
+from app.ratelimit import limit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-@limit(auth_limit)
+@limit("auth")
 async def signup(
     request: Request,
     data: SignupRequest,
@@ -23,7 +23,7 @@ async def signup(
 
 
 @router.post("/login", response_model=TokenOut)
-@limit(auth_limit)
+@limit("auth")
 async def login(
     request: Request,
     data: LoginRequest,

@@ -9,7 +9,7 @@ import anyio
 import bcrypt
 import jwt
 
-from app.settings import Settings
+from core.settings import Settings
 
 # bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
 MAX_PASSWORD_BYTES = 72

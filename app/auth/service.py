@@ -6,10 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
 from app.auth.security import create_access_token, hash_password, verify_password
-from app.db import release_connection
 from app.errors import BadRequest, Unauthorized
-from app.models import User
-from app.settings import Settings
+from core.db import release_connection
+from core.models import User
+from core.settings import Settings
 
 _dummy_hash: str | None = None
 

@@ -1,0 +1,1 @@
+"""Public videos, votes (one per user) and rankings by city."""

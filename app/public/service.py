@@ -8,11 +8,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, NotFound
-from app.models import User, Video, Vote
 from app.pagination import Page
 from app.public.schemas import PublicVideo, RankingEntry
 from app.videos.schemas import file_url
 from app.videos.service import NOT_FOUND
+from core.models import User, Video, Vote
 
 _vote_count = (
     select(func.count()).where(Vote.video_id == Video.id).correlate(Video).scalar_subquery()

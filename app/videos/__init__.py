@@ -1,0 +1,1 @@
+"""Videos: upload (streaming receiver, idempotency, admission), my videos, publish, files."""

@@ -10,14 +10,16 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import anyio
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.backlog import Backlog, read_backlog
 from app.errors import DomainError, ServiceUnavailable
 from app.metrics import ADMISSION_REJECTED
-from app.settings import Settings
+from core.jobs.backlog import Backlog, read_backlog
+from core.settings import Settings
 
 RETRY_AFTER_SECONDS = 30
 
@@ -73,3 +75,11 @@ class Admission:
             raise ServiceUnavailable(
                 f"Processing is {snap.backlog.oldest_queued_age:.0f} s behind; retry later", retry
             )
+
+
+def get_admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]

@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, DomainError
-from app.models import IdempotencyKey, as_utc, utcnow
 from app.videos.upload import ReceivedUpload
+from core.models import IdempotencyKey, as_utc, utcnow
 
 WINDOW = timedelta(hours=24)
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")

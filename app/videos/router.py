@@ -6,11 +6,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
-from app.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
+from app.deps import (
+    CurrentUser,
+    OptionalUser,
+    PublisherDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
 from app.pagination import PageDep, set_total
-from app.ratelimit import limit, upload_limit
+from app.ratelimit import limit
 from app.videos import idempotency, service
+from app.videos.admission import AdmissionDep
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
@@ -44,25 +52,27 @@ _UPLOAD_BODY = {
     responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR, 422: _ERR, 503: _ERR, 507: _ERR},
     summary="Stream a video to storage and queue it for processing",
 )
-@limit(upload_limit)
+@limit("upload")
 async def upload_video(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
+    admission: AdmissionDep,
+    publisher: PublisherDep,
     idempotency_key: Annotated[
         str | None,
         Header(description="Retry-safe uploads: same key + same upload within 24 h = same job"),
     ] = None,
 ) -> JSONResponse:
     key = idempotency.validated(idempotency_key)
-    await request.app.state.admission.check()  # before reading a byte of the body
+    await admission.check()  # before reading a byte of the body
     started = time.perf_counter()
     upload = await receive_video_upload(request, storage, settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
-    body = await service.accept_upload(session, storage, user, upload, key)
+    body = await service.accept_upload(session, storage, publisher, user, upload, key)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url}
     )

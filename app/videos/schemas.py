@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, field_serializer
 
-from app.models import VideoStatus, as_utc
+from core.models import VideoStatus, as_utc
 
 Variant = Literal["original", "processed", "thumbnail"]
 

@@ -1,27 +1,28 @@
-"""Video jobs: create (and enqueue after commit), read, delete (cancel), publish, serve files."""
+"""Videos for their owner: accept an upload (a new job through core.jobs), read, delete
+(cancel the job), publish, find the stored file to serve. Job state is never written here."""
 
 from __future__ import annotations
 
 import functools
 import logging
-import uuid
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import queue
-from app.db import after_commit, after_rollback
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.metrics import JOBS_CREATED
-from app.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
 from app.pagination import Page
-from app.storage import Storage
 from app.videos import idempotency
 from app.videos.schemas import UploadAccepted, Variant, VideoDetail, VideoSummary, file_url
 from app.videos.upload import ReceivedUpload
+from core.db import after_commit, after_rollback
+from core.jobs import lifecycle
+from core.jobs.dispatch import JobPublisher
+from core.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
+from core.storage import Storage
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "Video not found"
@@ -31,6 +32,7 @@ NOT_OWNER = "You are not authorized to access this video"
 async def accept_upload(
     session: AsyncSession,
     storage: Storage,
+    publisher: JobPublisher,
     owner: User,
     upload: ReceivedUpload,
     idempotency_key: str | None = None,
@@ -44,17 +46,8 @@ async def accept_upload(
         return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
     try:
         async with session.begin_nested():
-            video = Video(
-                owner_id=owner.id,
-                title=upload.title,
-                status=VideoStatus.queued,
-                task_id=str(uuid.uuid4()),
-                original_key=upload.key,
-                original_content_type=upload.content_type,
-                original_bytes=upload.size,
-            )
-            session.add(video)
-            await session.flush()
+            original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
+            video = await lifecycle.add_job(session, owner.id, upload.title, original)
             accepted = UploadAccepted(
                 task_id=video.task_id, video_id=video.id, status_url=f"/api/videos/{video.id}"
             )
@@ -75,7 +68,7 @@ async def accept_upload(
             raise
         after_commit(session, drop_upload)
         return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
-    queue.enqueue_video_processing(session, video.id, video.task_id)
+    lifecycle.enqueue_job(session, publisher, video)  # after the savepoint: never a lost row
     JOBS_CREATED.inc()
     log.info("video %s accepted: %d bytes, %s", video.id, upload.size, upload.content_type)
     return accepted
@@ -131,21 +124,14 @@ async def detail(session: AsyncSession, video: Video) -> VideoDetail:
 
 
 async def delete_video(session: AsyncSession, storage: Storage, user: User, video_id: int) -> None:
-    """Delete the row in one statement; a worker still holding the job then finds its claim gone,
-    stops, and removes whatever it wrote. Stored files go once the delete is committed."""
+    """Cancel the job: a worker still holding it finds its claim gone, stops, and removes
+    whatever it wrote. Stored files go once the delete is committed."""
     video = await get_owned_video(session, user, video_id)
     if video.published:
         raise BadRequest("Cannot delete a public video")
-    keys = await session.execute(
-        delete(Video)
-        .where(Video.id == video_id, Video.published.is_(False))
-        .returning(Video.original_key, Video.processed_key, Video.thumbnail_key)
-    )
-    row = keys.one_or_none()
-    if row is None:  # published or deleted by a concurrent request since we read it
+    if not await lifecycle.cancel_job(session, storage, video_id):
+        # published or deleted by a concurrent request since we read it
         raise BadRequest("Cannot delete a public video")
-    for key in (k for k in row if k):
-        after_commit(session, functools.partial(storage.delete_sync, key))
 
 
 async def publish_video(session: AsyncSession, user: User, video_id: int) -> Video:

@@ -15,8 +15,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
-from app.settings import Settings
-from app.storage import ObjectWriter, Storage, original_key
+from core.settings import Settings
+from core.storage import ObjectWriter, Storage, original_key
 
 FILE_FIELD = "video_file"
 TITLE_FIELD = "title"

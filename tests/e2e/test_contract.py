@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import jwt
 
+from devstack.servers import wait_until
+from devstack.stack import Stack
 from tests.api_client import PASSWORD, Api
-from tests.harness import Stack
 
 SUMMARY_KEYS = {
     "video_id",
@@ -205,8 +206,9 @@ def test_delete_removes_files_and_cancels_a_queued_job(
     finally:
         pg_stack.start_worker()
     # The message is still in Redis: the worker must drop it, never produce outputs.
-    assert pg_stack.worker is not None
-    pg_stack.worker.wait_for_log(f"video {video_id}: skipped missing", timeout=20)
+    skipped = "reelforge_worker_outcomes_total"
+    wait_until(lambda: pg_stack.worker_metric(skipped, outcome="skipped", reason="missing") >= 1,
+               20, "the worker to drop the deleted job's message")  # fmt: skip
     assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
 
 
@@ -215,10 +217,12 @@ def test_delete_cancels_a_running_job(api: Api, pg_stack: Stack, media: Path) ->
 
     clip = make_clip(media / "slow-20s.mp4", seconds=20, width=1280, height=720, audio=False)
     owner = api.user()
+    outcomes = "reelforge_worker_outcomes_total"
+    before = pg_stack.worker_metric(outcomes, outcome="cancelled")
     video_id = api.upload(owner, clip).json()["video_id"]
     api.wait_for(owner, video_id, statuses=("processing",), timeout=60)
     assert api.http.delete(f"/api/videos/{video_id}", headers=owner).status_code == 200
-    assert pg_stack.worker is not None
-    pg_stack.worker.wait_for_log(f"video {video_id}: cancelled", timeout=15)
+    wait_until(lambda: pg_stack.worker_metric(outcomes, outcome="cancelled") > before, 15,
+               "the worker to stop the deleted job")  # fmt: skip
     assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
-    assert list(Path(pg_stack.env["TEMP_DIR"]).glob(f"reelforge-job-*-{video_id}-*")) == []
+    assert list(pg_stack.temp_dir("worker").glob(f"reelforge-job-*-{video_id}-*")) == []

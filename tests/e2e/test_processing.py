@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import Stack
 from tests.api_client import Api
-from tests.harness import Stack
 from tests.media import ffprobe, make_clip, video_stream
 
 BUMPERS = 2 * 2.0  # intro + outro at the default 2 s each

@@ -6,8 +6,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from devstack.stack import Stack
 from tests.api_client import Api, multipart
-from tests.harness import Stack, silent_listener
+from tests.helpers import silent_listener
 
 LIMIT = 8 * 1024 * 1024  # MAX_UPLOAD_BYTES in the test stack
 

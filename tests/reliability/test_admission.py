@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 from tests.api_client import Api
-from tests.reliability.conftest import FaultStack
-
-MakeStack = Callable[..., FaultStack]
+from tests.reliability.conftest import MakeStack
 
 
 def _count(api: Api, auth: dict[str, str]) -> int:

@@ -6,21 +6,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from devstack.servers import Postgres, Redis, wait_until
+from devstack.stack import Stack
 from tests.api_client import Api
-from tests.harness import wait_until
-from tests.reliability.conftest import FaultStack
-
-MakeStack = Callable[..., FaultStack]
+from tests.helpers import attempts, ffmpeg_pids, output_attempts
+from tests.reliability.conftest import MakeStack
 
 
-def _start_processing(stack: FaultStack, api: Api, auth: dict[str, str], clip: Path) -> int:
+def _start_processing(stack: Stack, api: Api, auth: dict[str, str], clip: Path) -> int:
     video_id = api.upload(auth, clip).json()["video_id"]
-    wait_until(lambda: api.video(auth, video_id)["progress"] >= 10 and stack.ffmpeg_pids(),
+    wait_until(lambda: api.video(auth, video_id)["progress"] >= 10 and ffmpeg_pids(stack),
                60, "FFmpeg to be well into the job")  # fmt: skip
     return int(video_id)
 
@@ -30,20 +29,20 @@ def test_sigkill_of_the_worker_child_mid_transcode(make_stack: MakeStack, clip_2
     api = Api(stack.base_url)
     auth = api.user()
     video_id = _start_processing(stack, api, auth, clip_20s)
-    ffmpeg_pid = stack.ffmpeg_pids()[0]
+    ffmpeg_pid = ffmpeg_pids(stack)[0]
     child = int(Path(f"/proc/{ffmpeg_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     killed_at = time.monotonic()
     os.kill(child, signal.SIGKILL)
 
-    wait_until(lambda: not stack.ffmpeg_pids() or None, 5, "the orphaned FFmpeg to die")
+    wait_until(lambda: not ffmpeg_pids(stack) or None, 5, "the orphaned FFmpeg to die")
     video = api.wait_for(auth, video_id, timeout=60)
     recovered_in = time.monotonic() - killed_at
     assert video["status"] == "processed", video
-    assert stack.attempts(video_id) == 2
-    assert stack.output_attempts(video_id) == ["attempt-2"]  # one set of outputs
+    assert attempts(stack, video_id) == 2
+    assert output_attempts(stack, video_id) == ["attempt-2"]  # one set of outputs
     assert recovered_in < 60
     print(f"recovered from a killed child in {recovered_in:.1f} s")
-    temp = Path(stack.env["TEMP_DIR"])
+    temp = stack.temp_dir("worker")
     wait_until(lambda: not list(temp.glob(f"reelforge-job-*-{video_id}-*")) or None, 10,
                "the dead child's temp dir to be removed")  # fmt: skip
 
@@ -54,13 +53,13 @@ def test_sigkill_of_the_whole_worker_then_a_new_one(make_stack: MakeStack, clip_
     auth = api.user()
     video_id = _start_processing(stack, api, auth, clip_20s)
     killed_at = time.monotonic()
-    stack.kill_worker_group()
-    wait_until(lambda: not stack.ffmpeg_pids() or None, 5, "FFmpeg to die with its worker")
+    stack.kill_worker()
+    wait_until(lambda: not ffmpeg_pids(stack) or None, 5, "FFmpeg to die with its worker")
     stack.start_worker()
     video = api.wait_for(auth, video_id, timeout=90)
     assert video["status"] == "processed", video
-    assert stack.attempts(video_id) == 2
-    assert stack.output_attempts(video_id) == ["attempt-2"]
+    assert attempts(stack, video_id) == 2
+    assert output_attempts(stack, video_id) == ["attempt-2"]
     print(f"recovered from a killed worker in {time.monotonic() - killed_at:.1f} s")
 
 
@@ -71,8 +70,9 @@ def test_redis_restarted_empty_with_ten_queued_jobs(
     api = Api(stack.base_url)
     auth = api.user()
     ids = [api.upload(auth, clip_small, title=f"q{i}").json()["video_id"] for i in range(10)]
-    assert stack.redis is not None
-    stack.redis.restart_empty()  # every queued message is gone
+    redis = stack.services.server(Redis)
+    assert redis is not None
+    redis.restart_empty()  # every queued message is gone
     restarted = time.monotonic()
     stack.start_worker()
     for video_id in ids:
@@ -107,11 +107,12 @@ def test_task_outliving_the_visibility_timeout_runs_once(
     assert statuses[-1] == "processed"
     order = {"queued": 0, "processing": 1, "processed": 2}
     assert [order[s] for s in statuses] == sorted(order[s] for s in statuses), "status went back"
-    assert stack.attempts(video_id) == 1
-    assert stack.output_attempts(video_id) == ["attempt-1"]
-    assert stack.worker is not None
-    log = stack.worker.log_text()
-    duplicates = log.count(f"video {video_id}: retry") + log.count(f"video {video_id}: skipped")
+    assert attempts(stack, video_id) == 1
+    assert output_attempts(stack, video_id) == ["attempt-1"]
+    outcomes = "reelforge_worker_outcomes_total"
+    duplicates = stack.worker_metric(outcomes, outcome="retry") + stack.worker_metric(
+        outcomes, outcome="skipped"
+    )
     assert duplicates >= 1, "Redis never redelivered the message: the test proved nothing"
 
 
@@ -133,23 +134,13 @@ def test_poison_video_fails_after_max_attempts_while_others_flow(
     failed = api.wait_for(auth, bad, timeout=90)
     assert failed["status"] == "failed"
     assert failed["error"] == "Gave up after 3 attempts: FFmpeg crashed (signal 11)"
-    assert stack.attempts(bad) == 3
+    assert attempts(stack, bad) == 3
 
 
-def test_postgres_restart_during_uploads(
-    make_stack: MakeStack, clip_small: Path, workdir: Path
-) -> None:
-    from tests.harness import Postgres, Redis, Stack, create_database, stack_env
-
+def test_postgres_restart_during_uploads(make_stack: MakeStack, clip_small: Path) -> None:
     server = Postgres().start()
-    redis = Redis().start()
-    root = workdir / "pg-outage"
-    env = stack_env(root, create_database(server.url()), redis.url, DB_TIMEOUT_SECONDS="2")
-    stack = Stack(env=env, root=root)
     try:
-        stack.migrate()
-        stack.start_api()
-        stack.start_worker()
+        stack = make_stack(postgres=server, DB_TIMEOUT_SECONDS="2")
         api = Api(stack.base_url)
         auth = api.user()
         results: list[tuple[float, float, int]] = []
@@ -189,6 +180,4 @@ def test_postgres_restart_during_uploads(
         assert any(c == 202 for t, _, c in results if t > back + 1), "never recovered"
         assert httpx.get(stack.base_url + "/ready", timeout=5).status_code == 200
     finally:
-        stack.stop()
-        redis.stop()
         server.stop()

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import create_engine, update
 from sqlalchemy.orm import sessionmaker
 
-from app.models import Base, User, Video, utcnow
-from tests.harness import create_database
-from worker.jobs import Claim, ClaimRefused, JobStore
+from core.jobs.store import Claim, ClaimRefused, JobStore
+from core.models import Base, User, Video, utcnow
+from devstack.servers import create_database
 
 
 def _store(postgres_url: str) -> JobStore:

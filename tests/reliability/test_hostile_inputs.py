@@ -4,17 +4,15 @@ reason; the worker survives; nothing is written outside storage; nothing connect
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.api_client import Api, multipart
-from tests.harness import silent_listener
+from tests.helpers import silent_listener
 from tests.media import make_clip
-from tests.reliability.conftest import FaultStack
+from tests.reliability.conftest import MakeStack
 
-MakeStack = Callable[..., FaultStack]
 FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isommp42"
 
 
@@ -80,7 +78,7 @@ def test_hostile_files_fail_with_a_reason_and_the_worker_survives(
         ].startswith("FFmpeg failed"), results[name]
     # The worker is still healthy, and nothing escaped storage or the job's temp dir.
     assert api.processed_video(auth, clip_small) > 0
-    assert list(Path(stack.env["TEMP_DIR"]).iterdir()) == []
+    assert list(stack.temp_dir("worker").iterdir()) == []
     assert not list(stack.root.glob("passwd*"))
 
 

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.harness import REPO, require_binary
-from tests.native_stack import API_ENTRYPOINT, MIGRATE_ENTRYPOINT, WORKER_ENTRYPOINT
+from devstack.servers import REPO, require_binary
+from devstack.stack import ENTRYPOINTS
+
+API_ENTRYPOINT = ENTRYPOINTS / "api.sh"
+WORKER_ENTRYPOINT = ENTRYPOINTS / "worker.sh"
+MIGRATE_ENTRYPOINT = ENTRYPOINTS / "migrate.sh"
 
 COMPOSE_FILES = [REPO / "docker-compose.yml", REPO / "docker" / "compose.api.yml",
                  REPO / "docker" / "compose.worker.yml"]  # fmt: skip

@@ -12,23 +12,24 @@ from pathlib import Path
 import boto3
 import httpx
 
+from devstack.servers import Redis
+from devstack.stack import Stack
 from tests.api_client import Api
 from tests.media import ffprobe, video_stream
-from tests.native_stack import NativeStack
 
 
-def _s3(stack: NativeStack):  # type: ignore[no-untyped-def]
-    assert stack.s3 is not None
-    return boto3.client("s3", endpoint_url=stack.s3.url, region_name="us-east-1",
+def _s3(stack: Stack):  # type: ignore[no-untyped-def]
+    assert stack.services.s3_url is not None
+    return boto3.client("s3", endpoint_url=stack.services.s3_url, region_name="us-east-1",
                         aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret")  # fmt: skip
 
 
-def _local_files(stack: NativeStack, tier: str) -> list[Path]:
+def _local_files(stack: Stack, tier: str) -> list[Path]:
     return [p for p in (stack.root / tier / "var").rglob("*") if p.is_file()]
 
 
 def test_upload_to_processed_with_s3_and_presigned_download(
-    native: NativeStack, edge: Api, clip_5s: Path, tmp_path: Path
+    native: Stack, edge: Api, clip_5s: Path, tmp_path: Path
 ) -> None:
     auth = edge.user()
     accepted = edge.upload(auth, clip_5s, title="Through nginx")
@@ -39,7 +40,7 @@ def test_upload_to_processed_with_s3_and_presigned_download(
     redirect = edge.http.get(video["processed_url"], headers=auth)
     assert redirect.status_code == 307
     presigned = redirect.headers["location"]
-    assert presigned.startswith(native.s3.url) and "X-Amz-Signature" in presigned  # type: ignore[union-attr]
+    assert presigned.startswith(native.services.s3_url) and "X-Amz-Signature" in presigned  # type: ignore[union-attr]
     body = httpx.get(presigned, timeout=30)
     assert body.status_code == 200 and body.headers["content-type"] == "video/mp4"
     out = tmp_path / "from-s3.mp4"
@@ -56,9 +57,7 @@ def test_upload_to_processed_with_s3_and_presigned_download(
     assert list((native.root / "worker" / "tmp").iterdir()) == []
 
 
-def test_nginx_streams_the_upload_to_the_api(
-    native: NativeStack, edge: Api, clip_small: Path
-) -> None:
+def test_nginx_streams_the_upload_to_the_api(native: Stack, edge: Api, clip_small: Path) -> None:
     """The API starts writing to S3 (a multipart upload appears) before the client finishes."""
     auth = edge.user()
     resume = threading.Event()
@@ -96,9 +95,7 @@ def test_nginx_streams_the_upload_to_the_api(
     assert result["r"].status_code == 202, result["r"].text
 
 
-def test_upload_over_the_limit_aborts_the_s3_multipart_upload(
-    native: NativeStack, edge: Api
-) -> None:
+def test_upload_over_the_limit_aborts_the_s3_multipart_upload(native: Stack, edge: Api) -> None:
     auth = edge.user()
     s3 = _s3(native)
     before = {o["Key"] for o in s3.list_objects_v2(Bucket="reelforge").get("Contents", [])}
@@ -121,7 +118,7 @@ def test_upload_over_the_limit_aborts_the_s3_multipart_upload(
     assert after == before
 
 
-def test_health_is_never_limited_and_metrics_are_not_public(strict: NativeStack) -> None:
+def test_health_is_never_limited_and_metrics_are_not_public(strict: Stack) -> None:
     with httpx.Client(base_url=strict.url) as client:
         codes = {client.get("/health").status_code for _ in range(200)}
         assert codes == {200}
@@ -129,7 +126,7 @@ def test_health_is_never_limited_and_metrics_are_not_public(strict: NativeStack)
         assert hidden.status_code == 404 and hidden.json() == {"detail": "Not Found"}
 
 
-def test_upload_burst_gets_429_json_with_retry_after(strict: NativeStack) -> None:
+def test_upload_burst_gets_429_json_with_retry_after(strict: Stack) -> None:
     with httpx.Client(base_url=strict.url) as client:
         responses = [client.post("/api/videos/upload", content=b"x") for _ in range(12)]
     limited = [r for r in responses if r.status_code == 429]
@@ -139,7 +136,7 @@ def test_upload_burst_gets_429_json_with_retry_after(strict: NativeStack) -> Non
     assert all(r.status_code in (401, 429) for r in responses)
 
 
-def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: NativeStack) -> None:
+def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: Stack) -> None:
     """The app limit (10/minute anonymous) holds though every request claims another IP."""
     time.sleep(1)
     with httpx.Client(base_url=strict.url) as client:
@@ -153,29 +150,31 @@ def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: NativeStac
     assert blocked.json()["detail"].startswith("Too many requests: limit is 10 per 1 minute")
     import redis
 
-    assert strict.redis is not None
-    keys = [k.decode() for k in redis.Redis(port=strict.redis.port).keys("*reelforge-rl*")]
+    server = strict.services.server(Redis)
+    assert server is not None
+    keys = [k.decode() for k in redis.Redis(port=server.port).keys("*reelforge-rl*")]
     assert any("ip:127.0.0.1" in k for k in keys), keys
     assert not any("10.0." in k or "203.0.113" in k for k in keys), keys
 
 
-def test_app_limit_is_shared_by_all_gunicorn_workers(strict: NativeStack) -> None:
+def test_app_limit_is_shared_by_all_gunicorn_workers(strict: Stack) -> None:
     api = Api(strict.url)
     auth = api.user()
     codes = []
     for _ in range(11):  # a new connection each time: gunicorn hands them to either worker
-        codes.append(httpx.get(strict.api_url + "/api/videos", headers=auth, timeout=10))
+        codes.append(httpx.get(strict.base_url + "/api/videos", headers=auth, timeout=10))
     assert [r.status_code for r in codes] == [200] * 10 + [429]
     assert codes[-1].headers.get("Retry-After")
     import redis
 
-    assert strict.redis is not None
-    client = redis.Redis(port=strict.redis.port)
+    server = strict.services.server(Redis)
+    assert server is not None
+    client = redis.Redis(port=server.port)
     user_keys = [k for k in client.keys("*reelforge-rl*user:*")]
     assert len(user_keys) == 1 and int(client.get(user_keys[0]) or 0) >= 10
 
 
-def test_oversize_body_is_413_json_from_nginx(strict: NativeStack) -> None:
+def test_oversize_body_is_413_json_from_nginx(strict: Stack) -> None:
     time.sleep(1.1)
     body = b"\x00" * (3 * 1024 * 1024)
     response = httpx.post(strict.url + "/api/videos/upload", content=body,
@@ -184,11 +183,11 @@ def test_oversize_body_is_413_json_from_nginx(strict: NativeStack) -> None:
     assert response.json() == {"detail": "Request body too large"}
 
 
-def test_slow_drip_upload_is_cut_by_nginx(strict: NativeStack) -> None:
+def test_slow_drip_upload_is_cut_by_nginx(strict: Stack) -> None:
     import socket
 
     time.sleep(1.1)
-    sock = socket.create_connection(("127.0.0.1", strict.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", strict.edge_port), timeout=10)
     try:
         sock.sendall(
             b"POST /api/videos/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
@@ -208,10 +207,10 @@ def test_slow_drip_upload_is_cut_by_nginx(strict: NativeStack) -> None:
     assert data == b"" or data.startswith((b"HTTP/1.1 408", b"HTTP/1.1 400", b"HTTP/1.1 401"))
 
 
-def test_metrics_after_one_job(native: NativeStack, edge: Api, clip_small: Path) -> None:
+def test_metrics_after_one_job(native: Stack, edge: Api, clip_small: Path) -> None:
     auth = edge.user()
     edge.processed_video(auth, clip_small)
-    api_metrics = httpx.get(native.api_url + "/metrics", timeout=10).text
+    api_metrics = httpx.get(native.base_url + "/metrics", timeout=10).text
     assert re.search(
         r'reelforge_http_requests_total\{method="POST",route="/api/videos/upload",status="202"\} [1-9]',
         api_metrics,
@@ -242,7 +241,7 @@ def test_metrics_after_one_job(native: NativeStack, edge: Api, clip_small: Path)
     assert factor and float(factor.group(1)) > 0
 
 
-def test_request_id_followed_across_tiers(native: NativeStack, edge: Api, clip_small: Path) -> None:
+def test_request_id_followed_across_tiers(native: Stack, edge: Api, clip_small: Path) -> None:
     auth = edge.user()
     rid = f"trace-{uuid.uuid4().hex}"
     response = edge.upload(auth, clip_small, headers={**auth, "X-Request-ID": rid})

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.ffmpeg import OutputProfile, output_fps, probe_args, thumbnail_args, transcode_args
+from worker.media.commands import (
+    OutputProfile,
+    output_fps,
+    probe_args,
+    thumbnail_args,
+    transcode_args,
+)
 
 PROFILE = OutputProfile(
     width=1280, height=720, fps=30, max_seconds=30, preset="veryfast", crf=23, threads=2,

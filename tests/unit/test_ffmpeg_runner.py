@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.ffmpeg import Cancelled, FFmpegError, ResourceLimits, run
+from worker.media.errors import FFmpegFailed, JobCancelled
+from worker.media.runner import ResourceLimits, run
 
 
 def _alive(pid: int) -> bool:
@@ -24,7 +25,7 @@ def test_stall_kills_the_whole_group_including_grandchildren(tmp_path: Path) -> 
     pidfile = tmp_path / "grandchild"
     script = f"sleep 300 & echo $! > {pidfile}; echo out_time_us=1000; sleep 300"
     started = time.monotonic()
-    with pytest.raises(FFmpegError, match="no progress for 1 s") as raised:
+    with pytest.raises(FFmpegFailed, match="no progress for 1 s") as raised:
         run(["sh", "-c", script], timeout=60, stall_timeout=1, on_progress=lambda _: None)
     assert raised.value.permanent
     assert time.monotonic() - started < 10
@@ -33,7 +34,7 @@ def test_stall_kills_the_whole_group_including_grandchildren(tmp_path: Path) -> 
 
 
 def test_wall_clock_timeout(tmp_path: Path) -> None:
-    with pytest.raises(FFmpegError, match="Processing timed out"):
+    with pytest.raises(FFmpegFailed, match="Processing timed out"):
         run(["sleep", "30"], timeout=1)
 
 
@@ -42,9 +43,9 @@ def test_progress_callback_can_cancel_and_the_process_dies(tmp_path: Path) -> No
     script = f"echo $$ > {pidfile}; while true; do echo out_time_us=5000000; sleep 0.1; done"
 
     def cancel(_: float) -> None:
-        raise Cancelled()
+        raise JobCancelled()
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(JobCancelled):
         run(["sh", "-c", script], timeout=30, on_progress=cancel)
     assert not _alive(int(pidfile.read_text()))
 
@@ -57,10 +58,10 @@ def test_progress_is_reported_in_seconds() -> None:
 
 
 def test_crash_by_signal_is_transient_and_error_exit_is_permanent() -> None:
-    with pytest.raises(FFmpegError) as crashed:
+    with pytest.raises(FFmpegFailed) as crashed:
         run(["sh", "-c", "kill -SEGV $$"], timeout=10)
     assert not crashed.value.permanent and "signal 11" in crashed.value.reason
-    with pytest.raises(FFmpegError) as failed:
+    with pytest.raises(FFmpegFailed) as failed:
         run(["sh", "-c", "echo 'Invalid data found' >&2; exit 1"], timeout=10)
     assert failed.value.permanent and failed.value.reason == "FFmpeg failed: Invalid data found"
 
@@ -72,6 +73,6 @@ def test_resource_limits_apply_to_the_child() -> None:
 
 
 def test_missing_binary_is_a_transient_error() -> None:
-    with pytest.raises(FFmpegError) as raised:
+    with pytest.raises(FFmpegFailed) as raised:
         run(["/nonexistent/ffmpeg"], timeout=5)
     assert not raised.value.permanent

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import Settings
-from worker.ffmpeg import FFmpegError
-from worker.probe import accept
+from core.settings import Settings
+from worker.media.errors import InputRejected
+from worker.media.probe import accept
 
 SETTINGS = Settings(max_input_seconds=600, max_input_dimension=4096)
 
@@ -39,12 +39,12 @@ def test_accepts_a_normal_video() -> None:
     ],
 )
 def test_rejects_with_a_human_reason(data: dict, reason: str) -> None:  # type: ignore[type-arg]
-    with pytest.raises(FFmpegError) as raised:
+    with pytest.raises(InputRejected) as raised:
         accept(data, SETTINGS)
     assert raised.value.reason == reason and raised.value.permanent
 
 
 def test_cover_art_is_not_a_video_stream() -> None:
     data = _probe(disposition={"attached_pic": 1})
-    with pytest.raises(FFmpegError, match="No video stream found"):
+    with pytest.raises(InputRejected, match="No video stream found"):
         accept(data, SETTINGS)

@@ -9,9 +9,9 @@ import pytest
 from starlette.requests import Request
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
-from app.settings import Settings
-from app.storage.local import LocalStorage
 from app.videos.upload import UploadReceiver, sniff_container
+from core.settings import Settings
+from core.storage.local import LocalStorage
 from tests.api_client import multipart
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"

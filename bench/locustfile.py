@@ -1,0 +1,67 @@
+"""The original capacity test (Scenario 1), done right, usable against any host:
+
+    BENCH_CLIP=clip.mp4 locust -f bench/locustfile.py --host http://127.0.0.1:8080
+
+Each user signs up, logs in (JWT) and uploads the clip in a loop, as multipart `video_file` +
+`title`. Success is 202 with a `task_id`; anything else is a failure whose message keeps the
+status and the server's `detail`, so 429/503 (backpressure) can be told apart from real errors.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+CLIP = Path(os.environ.get("BENCH_CLIP", "var/bench/clip-18mb-60s-1080p.mp4"))
+PAYLOAD = CLIP.read_bytes() if CLIP.exists() else b""
+PASSWORD = "bench-password-1"
+
+
+def _detail(response) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return str(response.json().get("detail", ""))[:80]
+    except Exception:
+        return (response.text or "")[:80].replace("\n", " ")
+
+
+class UploadUser(HttpUser):
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        if not PAYLOAD:
+            raise RuntimeError(f"BENCH_CLIP {CLIP} is missing or empty")
+        self.email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+        self.auth: dict[str, str] = {}
+        body = {"first_name": "Bench", "last_name": "User", "email": self.email,
+                "password1": PASSWORD, "password2": PASSWORD, "city": "Bogota"}  # fmt: skip
+        self.signed_up = self.client.post(
+            "/api/auth/signup", json=body, name="signup"
+        ).status_code in (201, 400)
+
+    def _login(self) -> None:
+        """A user without a token logs in (again) before uploading, as a real client would,
+        instead of sending uploads that can only be refused."""
+        if not self.signed_up:
+            self.on_start()
+            return
+        login = self.client.post("/api/auth/login", json={"email": self.email, "password": PASSWORD},
+                                 name="login")  # fmt: skip
+        if login.status_code == 200:
+            self.auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    @task
+    def upload(self) -> None:
+        if not self.auth:
+            self._login()
+            if not self.auth:
+                return
+        files = {"video_file": ("clip.mp4", PAYLOAD, "video/mp4")}
+        with self.client.post("/api/videos/upload", headers=self.auth, data={"title": "bench"},
+                              files=files, name="upload", catch_response=True) as response:  # fmt: skip
+            if response.status_code == 202 and "task_id" in (response.text or ""):
+                response.success()
+            else:
+                response.failure(f"HTTP {response.status_code}: {_detail(response)}")

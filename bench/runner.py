@@ -1,0 +1,107 @@
+"""`python -m bench [--quick | --smoke] [--out DIR]`: run the stages, keep partial results, and
+write docs/BENCHMARKS.md, docs/bench/results.json and PNG plots (or the same under --out).
+
+    full     minutes per phase, 20 worker jobs
+    --quick  the same phases, shorter (a laptop)
+    --smoke  seconds; proves the harness end to end (run by make test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.enqueue import enqueue_rate
+from bench.report import write_report
+from bench.web import BENCH_APP, BENCH_NGINX, default_limits, web_tier
+from bench.workers import worker_tier
+from devstack.servers import REPO
+
+
+@dataclass
+class Mode:
+    phases: list[tuple[str, int, int]]  # name, users, seconds
+    jobs: int
+    big_upload_mb: int
+    enqueue_count: int
+    clip_seconds: int
+    defaults_run: tuple[int, int]  # users, seconds
+
+
+MODES = {
+    "full": Mode([("sanity", 5, 60), ("ramp 100", 100, 60), ("ramp 200", 200, 60),
+                  ("ramp 300", 300, 60), ("sustained 40", 40, 120)], 20, 1024, 5000, 60, (20, 30)),
+    "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
+                   ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15)),
+    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3)),
+}  # fmt: skip
+
+
+def make_clip(path: Path, seconds: int) -> Path:
+    """An 18 MB, 60 s, 1920×1080 H.264 MP4 (the original's size class); shorter for --smoke."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bitrate = "2400k" if seconds >= 60 else "800k"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=s=1920x1080:r=30:d={seconds}", "-c:v", "libx264", "-preset",
+                        "veryfast", "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", "4800k",
+                        "-pix_fmt", "yuv420p", str(path)], check=True, timeout=600)  # fmt: skip
+    return path
+
+
+def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[[], Any]]]:
+    users, seconds = mode.defaults_run
+    return [
+        ("web", "web tier (workers paused)",
+         lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root)),
+        ("defaults", "shipped limits", lambda: default_limits(users, seconds, clip, root)),
+        ("workers", "worker tier", lambda: worker_tier(mode.jobs, clip, root)),
+        ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),
+    ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "docs")
+    args = parser.parse_args()
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    mode = MODES[name]
+    root = Path(tempfile.mkdtemp(prefix="reelforge-bench-"))
+    clip = make_clip(
+        REPO / "var" / "bench" / f"clip-{mode.clip_seconds}s-1080p.mp4", mode.clip_seconds
+    )
+    print(f"reelforge bench ({name}); clip {clip} {clip.stat().st_size / 1e6:.1f} MB", flush=True)
+    results: dict[str, Any] = {
+        "mode": name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "clip": {"path": clip.name, "megabytes": round(clip.stat().st_size / 1e6, 1),
+                 "seconds": mode.clip_seconds, "size": "1920x1080"},
+        "bench_limits": {"nginx": BENCH_NGINX, "app": BENCH_APP},
+        "modes": {k: asdict(v) for k, v in MODES.items()},
+    }  # fmt: skip
+    partial = root / "partial-results.json"
+    for key, label, stage in stages(mode, clip, root):
+        print(label, flush=True)
+        results[key] = stage()
+        partial.write_text(json.dumps(results, indent=2))  # a later failure keeps what was measured
+    write_report(results, args.out)
+    print(f"report: {args.out / 'BENCHMARKS.md'}", flush=True)
+    return 0

@@ -1,0 +1,144 @@
+"""The web tier under Locust: reelforge (nginx → gunicorn → API, workers paused) against the bare
+endpoint behind the same nginx and gunicorn config, phase by phase; and a short run with the
+shipped limits (what one busy IP sees)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.memory import big_upload_memory
+from devstack.servers import REPO, VENV_BIN
+from devstack.stack import Services, Stack
+
+# Rate limits for the web-tier phases: all load comes from one IP, so per-IP limits would
+# measure the limiter, not the service. They are written into the report.
+BENCH_NGINX = {"RF_RATE_API": "10000r/s", "RF_BURST_API": "10000", "RF_RATE_AUTH": "10000r/s",
+               "RF_BURST_AUTH": "10000", "RF_RATE_UPLOAD": "10000r/s", "RF_BURST_UPLOAD": "10000",
+               "RF_CONN_PER_IP": "2000"}  # fmt: skip
+BENCH_APP = {"ENVIRONMENT": "test", "RATE_LIMIT_DEFAULT": "1000000/minute",
+             "RATE_LIMIT_UPLOAD": "1000000/minute", "RATE_LIMIT_AUTH": "1000000/minute",
+             "BACKLOG_MAX_QUEUED": "0", "BACKLOG_MAX_OLDEST_SECONDS": "0", "MIN_FREE_DISK_BYTES": "0",
+             # Each simulated user signs up and logs in once; at the default cost (12) 300 users'
+             # bcrypt would eat the 2 vCPUs the uploads are measured on.
+             "BCRYPT_ROUNDS": "10"}  # fmt: skip
+
+
+def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> dict[str, Any]:
+    prefix = out / "locust"
+    env = {**os.environ, "BENCH_CLIP": str(clip)}
+    spawn = max(1, users // 5)
+    subprocess.run([str(VENV_BIN / "locust"), "-f", str(REPO / "bench" / "locustfile.py"),
+                    "--headless", "-u", str(users), "-r", str(spawn), "-t", f"{seconds}s",
+                    "--host", host, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30"],
+                   env=env, check=False, capture_output=True, timeout=seconds + 300)  # fmt: skip
+    row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
+    failures = _csv(f"{prefix}_failures.csv")
+    limited = other = 0
+    for failure in failures:
+        if failure["Name"] != "upload":
+            continue
+        count = int(failure["Occurrences"])
+        if "HTTP 429" in failure["Error"] or "HTTP 503" in failure["Error"]:
+            limited += count
+        else:
+            other += count
+    requests = int(row["Request Count"])
+    ok = requests - int(row["Failure Count"])
+    return {
+        "users": users, "seconds": seconds, "requests": requests, "ok": ok,
+        "errors_pct": round(100 * other / requests, 2) if requests else 0.0,
+        "limited_pct": round(100 * limited / requests, 2) if requests else 0.0,
+        "throughput": round(ok / seconds, 2),
+        "avg_ms": float(row["Average Response Time"]), "p50_ms": float(row["50%"]),
+        "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"]),
+        "failures": [f["Error"] for f in failures][:5],
+    }  # fmt: skip
+
+
+def _csv(path: str) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class Janitor(threading.Thread):
+    """Deletes uploaded originals as the web-tier phases run (workers are paused there), so a
+    long run does not fill the disk."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.stop = folder, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(2):
+            for path in self.folder.rglob("original"):
+                path.unlink(missing_ok=True)
+
+
+def _edge_stack(root: Path, services: Services, settings: dict[str, str], **kw: Any) -> Stack:
+    return Stack(root, services, api_server="gunicorn", edge=True, settings=settings,
+                 nginx_settings=BENCH_NGINX, **kw)  # fmt: skip
+
+
+def web_tier(
+    phases: list[tuple[str, int, int]], big_upload_mb: int, clip: Path, root: Path
+) -> dict[str, Any]:
+    reel_root, bare_root = root / "web", root / "bare"
+    reel = _edge_stack(reel_root, Services.start(reel_root),
+                       {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)})  # fmt: skip
+    bare = _edge_stack(bare_root, Services.embedded(bare_root),
+                       {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)})  # fmt: skip
+    results: dict[str, Any] = {"phases": []}
+    janitor = Janitor(reel.storage_dir)
+    try:
+        reel.start(worker=False)
+        bare.start(worker=False)
+        janitor.start()
+        for name, users, seconds in phases:
+            row: dict[str, Any] = {"phase": name}
+            for target, stack in (("reelforge", reel), ("bare", bare)):
+                out = root / "locust" / f"{target}-{name.replace(' ', '-')}"
+                out.mkdir(parents=True, exist_ok=True)
+                row[target] = run_locust(stack.url, users, seconds, clip, out)
+                print(f"  {name:13} {target:9} {row[target]['throughput']:7} ok/s "
+                      f"p95 {row[target]['p95_ms']:8.0f} ms errors {row[target]['errors_pct']}% "
+                      f"429/503 {row[target]['limited_pct']}%", flush=True)  # fmt: skip
+            results["phases"].append(row)
+        results["memory"] = big_upload_memory(reel, big_upload_mb, token(reel.url))
+    finally:
+        janitor.stop.set()
+        reel.stop()
+        bare.stop()
+    return results
+
+
+def default_limits(users: int, seconds: int, clip: Path, root: Path) -> dict[str, Any]:
+    """A short run with the shipped limits: what one busy IP sees."""
+    folder = root / "defaults"
+    stack = Stack(folder, Services.start(folder), api_server="gunicorn", edge=True,
+                  settings={"ENVIRONMENT": "test"})  # fmt: skip
+    try:
+        stack.start(worker=False)
+        out = root / "locust" / "defaults"
+        out.mkdir(parents=True, exist_ok=True)
+        return run_locust(stack.url, users, seconds, clip, out)
+    finally:
+        stack.stop()
+
+
+def token(url: str) -> str:
+    email = f"bench-{time.monotonic_ns()}@example.com"
+    body = {"first_name": "B", "last_name": "U", "email": email, "password1": "bench-pass-1",
+            "password2": "bench-pass-1"}  # fmt: skip
+    httpx.post(url + "/api/auth/signup", json=body, timeout=30)
+    login = httpx.post(
+        url + "/api/auth/login", json={"email": email, "password": "bench-pass-1"}, timeout=30
+    )
+    return str(login.json()["access_token"])

@@ -1,0 +1,142 @@
+"""Engines and sessions, and the one after-commit mechanism.
+
+`Database.session_scope()` is the one place the API commits. Whatever must happen only once a
+transaction is durable — sending a job to the broker, deleting stored files — is registered with
+`after_commit(session, fn)`; what must be undone if it does not commit, with `after_rollback`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.settings import Settings
+
+_AFTER_COMMIT = "reelforge.after_commit"
+_AFTER_ROLLBACK = "reelforge.after_rollback"
+
+
+def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Run `fn` (blocking: it runs in a thread) once the transaction is durable, in the order
+    registered. A failure is logged, never raised: the committed data is already consistent
+    (a job whose message was not sent stays `queued` and is re-sent by the reconciler)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+def after_rollback(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Undo a side effect (e.g. a stored upload) when the transaction does not commit."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(fn)
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End a read-only transaction early, so slow CPU work that follows (password hashing) does
+    not pin a pooled connection. Refuses if anything is pending: nothing written can be lost."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection() with pending writes")
+    await session.rollback()
+
+
+async def _run_hooks(session: AsyncSession, name: str) -> None:
+    for fn in session.info.pop(name, []):
+        try:
+            await anyio.to_thread.run_sync(fn)
+        except Exception:  # the data itself is already consistent; see after_commit()
+            logging.getLogger(__name__).exception("post-transaction hook failed")
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sync_url(url: str) -> str:
+    """The same database through a blocking driver (worker processes and migrations)."""
+    return url.replace("+asyncpg", "+psycopg").replace("+aiosqlite", "")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _connect_args(settings: Settings, *, asyncpg: bool) -> dict[str, Any]:
+    if _is_sqlite(settings.database_url):
+        return {"timeout": settings.db_timeout_seconds}
+    if asyncpg:
+        return {"timeout": settings.db_timeout_seconds, "command_timeout": 30}
+    return {"connect_timeout": max(1, int(settings.db_timeout_seconds))}
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=True)}
+    if not _is_sqlite(url):
+        kwargs.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=5,
+        )
+    engine = create_async_engine(url, **kwargs)
+    if _is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    url = sync_url(settings.database_url)
+    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=False)}
+    if not _is_sqlite(url):
+        kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if _is_sqlite(url):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """One per API process, created in the lifespan (after gunicorn forks)."""
+
+    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.engine = engine
+        self.sessions = sessions
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        engine = make_async_engine(settings)
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+
+    async def session_scope(self) -> AsyncIterator[AsyncSession]:
+        """Commit when the handler succeeds, roll back when it raises, then run the hooks."""
+        async with self.sessions() as session:
+            committed = False
+            try:
+                yield session
+                await session.commit()
+                committed = True
+            finally:
+                if not committed:  # the handler raised, or the commit failed
+                    await session.rollback()
+                    await _run_hooks(session, _AFTER_ROLLBACK)
+            session.info.pop(_AFTER_ROLLBACK, None)
+            await _run_hooks(session, _AFTER_COMMIT)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_sync_sessions(settings: Settings) -> sessionmaker[Session]:
+    return sessionmaker(make_sync_engine(settings), expire_on_commit=False)

@@ -1,0 +1,56 @@
+"""Sending job messages. The only way to enqueue is `enqueue_after_commit`: a message is an
+after-commit action of the transaction that made the job, so it can never announce a row that
+is not durable. A send that fails leaves the job `queued`; the reconciler sends it again."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from celery import Celery
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import after_commit
+from core.jobs.broker import PROCESS_VIDEO_TASK, make_celery
+from core.request_id import current_request_id
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    task_name: str
+    task_id: str
+    args: tuple[int | str, ...]
+    request_id: str | None = field(default_factory=current_request_id)
+
+
+def process_video_message(video_id: int, task_id: str) -> JobMessage:
+    return JobMessage(PROCESS_VIDEO_TASK, task_id, (video_id,))
+
+
+class JobPublisher:
+    """Publishes job messages to the broker; one per process, the Celery producer made lazily."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings, self.name = settings, name
+
+    @functools.cached_property
+    def celery(self) -> Celery:
+        return make_celery(self.settings, name=self.name)
+
+    def send(self, message: JobMessage) -> None:
+        """Blocking publish with a bounded retry; call from a thread or a worker process."""
+        self.celery.send_task(
+            message.task_name,
+            args=list(message.args),
+            task_id=message.task_id,
+            headers={"request_id": message.request_id} if message.request_id else None,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+        )
+
+
+def enqueue_after_commit(
+    session: AsyncSession, publisher: JobPublisher, message: JobMessage
+) -> None:
+    after_commit(session, functools.partial(publisher.send, message))

@@ -1,0 +1,148 @@
+"""The job row as the worker sees it. Every write after the claim is fenced by the claim token,
+so a worker that lost its claim (job deleted, lease taken over) can never overwrite anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import Video, VideoStatus, utcnow
+
+
+@dataclass(frozen=True)
+class Claim:
+    video_id: int
+    token: str
+    attempt: int
+    original_key: str
+    previous_error: str | None
+
+
+@dataclass(frozen=True)
+class ClaimRefused:
+    reason: str  # "missing", "finished" or "held"
+    lease_until: datetime | None = None
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker[Session], lease_seconds: int) -> None:
+        self.sessions = sessions
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
+        """One compare-and-set: queued (or processing with an expired lease) → processing."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            row = session.execute(
+                update(Video)
+                .where(
+                    Video.id == video_id,
+                    (Video.status == VideoStatus.queued)
+                    | ((Video.status == VideoStatus.processing) & (Video.lease_until < now)),
+                )
+                .values(
+                    status=VideoStatus.processing,
+                    attempts=Video.attempts + 1,
+                    claim_token=token,
+                    lease_until=now + self.lease,
+                    started_at=now,
+                    progress=0,
+                )
+                .returning(Video.attempts, Video.original_key, Video.error)
+            ).one_or_none()
+            if row is not None:
+                return Claim(video_id, token, row.attempts, row.original_key, row.error)
+            current = session.execute(
+                select(Video.status, Video.lease_until).where(Video.id == video_id)
+            ).one_or_none()
+        if current is None:
+            return ClaimRefused("missing")
+        if current.status == VideoStatus.processing:
+            return ClaimRefused("held", current.lease_until)
+        return ClaimRefused("finished")
+
+    def _fenced(self, claim: Claim, **values: object) -> bool:
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(Video)
+                .where(
+                    Video.id == claim.video_id,
+                    Video.claim_token == claim.token,
+                    Video.status == VideoStatus.processing,
+                )
+                .values(**values)
+            )
+            return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def heartbeat(self, claim: Claim, progress: int) -> bool:
+        """Store progress and extend the lease; False when the claim is gone (deleted/taken)."""
+        return self._fenced(claim, progress=progress, lease_until=utcnow() + self.lease)
+
+    def complete(
+        self, claim: Claim, processed_key: str, thumbnail_key: str, duration: float
+    ) -> bool:
+        return self._fenced(
+            claim,
+            status=VideoStatus.processed,
+            progress=100,
+            processed_key=processed_key,
+            thumbnail_key=thumbnail_key,
+            duration_seconds=duration,
+            processed_at=utcnow(),
+            error=None,
+            claim_token=None,
+            lease_until=None,
+        )
+
+    def fail(self, claim: Claim, reason: str) -> bool:
+        return self._fenced(
+            claim,
+            status=VideoStatus.failed,
+            error=reason[:1000],
+            processed_at=utcnow(),
+            claim_token=None,
+            lease_until=None,
+        )
+
+    def release_for_retry(self, claim: Claim, reason: str) -> bool:
+        """A transient failure: back to queued (the retry message claims it again)."""
+        return self._fenced(
+            claim,
+            status=VideoStatus.queued,
+            error=reason[:1000],
+            claim_token=None,
+            lease_until=None,
+        )
+
+    def take_stale(self, resend_before: datetime, limit: int = 100) -> list[tuple[int, str]]:
+        """Mark for re-sending the queued jobs whose message was sent before `resend_before`
+        and not claimed (enqueue failed, or the broker lost it), and the processing jobs whose
+        lease ran out (the worker died). SKIP LOCKED lets several reconcilers run at once."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            lost = (Video.status == VideoStatus.queued) & (Video.enqueued_at < resend_before)
+            abandoned = (
+                (Video.status == VideoStatus.processing)
+                & (Video.lease_until < now)
+                & (Video.enqueued_at < now - self.lease)  # at most one re-send per lease period
+            )
+            stale = (
+                select(Video.id)
+                .where(lost | abandoned)
+                .order_by(Video.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(stale))
+            if not ids:
+                return []
+            rows = session.execute(
+                update(Video)
+                .where(Video.id.in_(ids))
+                .values(enqueued_at=now)
+                .returning(Video.id, Video.task_id)
+            ).all()
+        return [(r.id, r.task_id) for r in rows]

@@ -1,0 +1,97 @@
+"""`python -m devstack run` (`make run`): the embedded default — SQLite, the filesystem broker and
+storage under ./var, the API on :8000 (uvicorn) and one worker; no server to install.
+
+`python -m devstack stack` (`make stack`): the production-shaped topology natively — nginx on
+:8080 → gunicorn → Postgres, Redis and an S3 server (moto) it starts, plus a worker with the
+compose command line; the tiers share no folder. Ctrl-C stops everything either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from devstack.servers import REPO, Process
+from devstack.stack import Services, Stack
+
+WALKTHROUGH = """
+reelforge is up on {url}  (API docs: {url}/docs)
+Walkthrough, in another terminal:
+  curl -s -X POST {url}/api/auth/signup -H 'content-type: application/json' \\
+    -d '{{"first_name":"Ada","last_name":"L","email":"ada@example.com","password1":"s3cret-pass","password2":"s3cret-pass","city":"Bogota"}}'
+  TOKEN=$(curl -s -X POST {url}/api/auth/login -H 'content-type: application/json' \\
+    -d '{{"email":"ada@example.com","password":"s3cret-pass"}}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
+  ffmpeg -v error -f lavfi -i testsrc2=s=1920x1080:d=5 -f lavfi -i sine=d=5 -shortest -y /tmp/clip.mp4
+  curl -s -X POST {url}/api/videos/upload -H "Authorization: Bearer $TOKEN" \\
+    -F video_file=@/tmp/clip.mp4 -F title='My first reel'
+  curl -s {url}/api/videos/1 -H "Authorization: Bearer $TOKEN"        # poll until "processed"
+  curl -s -o /tmp/out.mp4 "{url}/api/videos/1/file?variant=processed" -H "Authorization: Bearer $TOKEN"
+Ctrl-C stops everything.
+"""
+
+
+def embedded() -> Stack:
+    root = REPO / "var"
+    settings = {"ENVIRONMENT": os.environ.get("ENVIRONMENT", "dev")}
+    if "JWT_SECRET" not in os.environ:  # dev mode: the settings' own placeholder
+        settings["JWT_SECRET"] = "dev-insecure-secret-change-me"
+    return Stack(root, Services.embedded(root), port=int(os.environ.get("PORT", "8000")),
+                 settings=settings, console=True)  # fmt: skip
+
+
+def production_shaped() -> Stack:
+    root = REPO / "var" / "stack"
+    concurrency = os.environ.get("WORKER_CONCURRENCY", "1")
+    return Stack(root, Services.start(root, s3=True), api_server="gunicorn", edge=True,
+                 edge_port=int(os.environ.get("STACK_PORT", "8080")),
+                 worker_metrics_port=int(os.environ.get("WORKER_METRICS_PORT", "9808")),
+                 settings={"ENVIRONMENT": "test", "WORKER_CONCURRENCY": concurrency,
+                           "JWT_SECRET": os.environ.get("JWT_SECRET", "native-stack-secret")})  # fmt: skip
+
+
+def _serve(stack: Stack, banner: str) -> int:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack.start()
+        print(banner, flush=True)
+        while not stopping:
+            dead: list[Process] = [p for p in stack.processes.values() if not p.alive()]
+            if dead:
+                print(f"{dead[0].name} exited; see {dead[0].log}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("mode", choices=["run", "stack"])
+    mode = parser.parse_args().mode
+    if mode == "run":
+        stack = embedded()
+        return _serve(stack, WALKTHROUGH.format(url=stack.url))
+    stack = production_shaped()
+    s3 = stack.services.s3_url
+    banner = (f"\nreelforge production-shaped stack is up:\n"
+              f"  edge (nginx)     {stack.url}   ← use this one\n"
+              f"  API (gunicorn)   {stack.base_url}   (/metrics)\n"
+              f"  worker metrics   http://127.0.0.1:{stack.worker_metrics_port}/metrics\n"
+              f"  S3 (moto)        {s3}   bucket 'reelforge'\n"
+              f"  logs             {stack.root}/logs/\nCtrl-C stops everything.\n")  # fmt: skip
+    return _serve(stack, banner)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""Throwaway real servers — Postgres, Redis, an S3-compatible server (moto) — and one managed
+child process (its own session, log file or console, graceful stop). Nothing is mocked; a
+missing binary fails loudly (`make test` installs them)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_binary(name: str, *fallback_globs: str) -> str:
+    found = shutil.which(name)
+    for pattern in fallback_globs:
+        found = found or next(iter(sorted(glob.glob(pattern))), None)
+    if not found:
+        raise HarnessError(f"{name} is not installed; run `make test` (it installs it)")
+    return found
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise HarnessError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+class Postgres:
+    """initdb + pg_ctl on a free port in a temp dir (as the `postgres` user when we are root)."""
+
+    def __init__(self) -> None:
+        self.initdb = require_binary("initdb", "/usr/lib/postgresql/*/bin/initdb")
+        self.pg_ctl = str(Path(self.initdb).with_name("pg_ctl"))
+        self.root = Path(tempfile.mkdtemp(prefix="reelforge-pg-"))
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> Postgres:
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+        data = self.root / "data"
+        self._run(self.initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start_server()
+        return self
+
+    def stop_server(self) -> None:
+        """Stop (fast shutdown) keeping the data, to test an outage."""
+        self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "fast", "stop")
+
+    def start_server(self) -> None:
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def url(self, database: str = "postgres", driver: str = "asyncpg") -> str:
+        return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def create_database(server_url: str) -> str:
+    """A fresh database on the same server; returns its asyncpg URL."""
+    import psycopg
+
+    name = f"rf_{uuid.uuid4().hex[:12]}"
+    dsn = server_url.replace("postgresql+asyncpg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+class Redis:
+    def __init__(self) -> None:
+        self.binary = require_binary("redis-server")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="reelforge-redis-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Redis:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        wait_until(lambda: _ping(client), 20, "redis-server")
+        return self
+
+    def restart_empty(self) -> None:
+        """Kill (no persistence) and start again on the same port: every message is gone."""
+        self.stop()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _ping(client) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@dataclass
+class Process:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    console: bool = False  # write to our terminal instead of the log file (`make run`)
+
+    def start(self) -> Process:
+        if self.console:
+            self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=self.env, start_new_session=True)
+            return self
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        out.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as a crash or the OOM killer would."""
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class S3Server:
+    """moto's S3-compatible server: real HTTP, real multipart uploads and presigned URLs."""
+
+    def __init__(self, root: Path) -> None:
+        self.binary = require_binary("moto_server", str(VENV_BIN / "moto_server"))
+        self.port = free_port()
+        self.proc = Process("s3", [self.binary, "-H", "127.0.0.1", "-p", str(self.port)],
+                            dict(os.environ), root / "logs" / "s3.log")  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, bucket: str) -> S3Server:
+        self.proc.start()
+        import boto3
+
+        client = boto3.client(
+            "s3", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret",
+        )  # fmt: skip
+
+        def ready() -> bool:
+            try:
+                client.list_buckets()
+                return True
+            except Exception:
+                return False
+
+        wait_until(ready, 30, "the S3 server")
+        client.create_bucket(Bucket=bucket)
+        return self
+
+    def stop(self) -> None:
+        self.proc.stop()

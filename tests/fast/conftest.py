@@ -1,0 +1,145 @@
+"""The in-process tier: the real app through httpx.ASGITransport with its dependencies
+overridden, services on a database session that is rolled back after each test, and the
+pipeline with a fake job store. No server process starts here (`make test-fast`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, event
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.deps import get_database, get_publisher, get_storage
+from app.main import create_app
+from app.videos.admission import Admission, get_admission
+from core.db import Database
+from core.jobs.dispatch import JobPublisher
+from core.models import Base
+from core.settings import Settings
+from core.storage.local import LocalStorage
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        var_dir=tmp_path / "var",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/fast.db",
+        celery_broker_url="filesystem://",
+        broker_dir=tmp_path / "broker",
+        storage_dir=tmp_path / "storage",
+        jwt_secret="fast-tier-secret-" + "x" * 32,
+        bcrypt_rounds=4,
+        rate_limit_storage_uri="memory://",
+        max_upload_bytes=1024 * 1024,
+        min_free_disk_bytes=0,
+    )
+
+
+def _savepoints_on_sqlite(engine: AsyncEngine) -> None:
+    """pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
+    (the documented recipe), so a test's outer transaction can hold the service's savepoints."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    sync = create_engine(settings.database_url.replace("+aiosqlite", ""))
+    Base.metadata.create_all(sync)
+    sync.dispose()
+    engine = create_async_engine(settings.database_url)
+    _savepoints_on_sqlite(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One outer transaction per test, rolled back at the end: nothing a test writes survives."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        await outer.rollback()
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    """The app's Database, but every session joins the test's transaction: a service's commit
+    releases a savepoint, and the after-commit hooks run as in production."""
+    sessions = async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    return Database(engine, sessions)
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def storage(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.resolved_storage_dir)
+
+
+@pytest.fixture
+def publisher(settings: Settings) -> JobPublisher:
+    """The real publisher on Celery's filesystem broker: a sent job is a file in the queue."""
+    return JobPublisher(settings, name="reelforge-fast-tests")
+
+
+def unit_of_work(database: Database):  # type: ignore[no-untyped-def]
+    """`async with unit_of_work(db) as session:` — the request scope as FastAPI drives it."""
+    return asynccontextmanager(database.session_scope)()
+
+
+def queued_messages(settings: Settings) -> list[str]:
+    folder = settings.resolved_broker_dir / "queue"
+    return [p.read_text() for p in folder.glob("*")] if folder.exists() else []
+
+
+@pytest.fixture
+def app(
+    settings: Settings, database: Database, storage: LocalStorage, publisher: JobPublisher
+) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    admission = Admission(settings, database.engine, None)
+    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[get_storage] = lambda: storage
+    app.dependency_overrides[get_publisher] = lambda: publisher
+    app.dependency_overrides[get_admission] = lambda: admission
+    yield app
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client

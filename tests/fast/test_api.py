@@ -1,0 +1,137 @@
+"""Routes in-process: the real app, its collaborators overridden (database on the test's
+rolled-back transaction, local storage and the filesystem broker in tmp_path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.deps import get_database, get_storage
+from app.main import create_app
+from core.db import Database
+from core.models import Video, VideoStatus
+from core.settings import Settings
+from core.storage import StorageError
+from core.storage.local import LocalStorage
+from tests.api_client import multipart
+from tests.fast.conftest import queued_messages
+
+pytestmark = pytest.mark.anyio
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 4096
+PASSWORD = "correct-horse-9"
+
+
+async def _token(client: httpx.AsyncClient, email: str = "ada@example.com") -> dict[str, str]:
+    body = {"first_name": "Ada", "last_name": "L", "email": email, "password1": PASSWORD,
+            "password2": PASSWORD, "city": "Bogota"}  # fmt: skip
+    assert (await client.post("/api/auth/signup", json=body)).status_code == 201
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _upload(client: httpx.AsyncClient, auth: dict[str, str], data: bytes = MP4):
+    body = multipart([("title", b"My reel", None), ("video_file", data, "clip.mp4")])
+    content_type = "multipart/form-data; boundary=rfboundary"
+    return await client.post(
+        "/api/videos/upload", headers={**auth, "content-type": content_type}, content=body
+    )
+
+
+async def test_upload_is_202_with_a_queued_row_a_stored_original_and_one_message(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, storage: LocalStorage
+) -> None:
+    auth = await _token(client)
+    response = await _upload(client, auth)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "queued" and response.headers["location"] == body["status_url"]
+    video = await session.scalar(select(Video).where(Video.id == body["video_id"]))
+    assert video is not None and video.status == VideoStatus.queued
+    assert storage.local_path(video.original_key).read_bytes() == MP4
+    messages = queued_messages(settings)
+    assert len(messages) == 1 and body["task_id"] in messages[0]  # sent after the commit
+
+
+async def test_a_text_file_is_415_and_nothing_is_stored_or_sent(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    response = await _upload(client, await _token(client), b"hello, I am not a video" * 100)
+    assert response.status_code == 415 and "detail" in response.json()
+    assert not any(p.is_file() for p in settings.resolved_storage_dir.rglob("*"))
+    assert queued_messages(settings) == []
+
+
+async def test_storage_failure_is_503_with_retry_after_never_500(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    class BrokenStorage(LocalStorage):
+        def open_writer(self, key: str):  # type: ignore[no-untyped-def]
+            raise StorageError("disk on fire")
+
+    app.dependency_overrides[get_storage] = lambda: BrokenStorage(tmp_path / "broken")
+    response = await _upload(client, await _token(client))
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
+    assert queued_messages(settings) == []
+
+
+async def test_owner_only_and_delete_cancels_the_job(
+    client: httpx.AsyncClient, session: AsyncSession, storage: LocalStorage
+) -> None:
+    owner, other = await _token(client), await _token(client, "eve@example.com")
+    video_id = (await _upload(client, owner)).json()["video_id"]
+    assert (await client.get(f"/api/videos/{video_id}")).status_code == 401
+    assert (await client.get(f"/api/videos/{video_id}", headers=other)).status_code == 403
+    listed = await client.get("/api/videos", headers=owner)
+    assert [v["video_id"] for v in listed.json()] == [video_id]
+    assert listed.headers["x-total-count"] == "1"
+    original = (await session.get(Video, video_id)).original_key  # type: ignore[union-attr]
+    deleted = await client.delete(f"/api/videos/{video_id}", headers=owner)
+    assert deleted.json() == {"message": "Video eliminado exitosamente", "video_id": video_id}
+    session.expire_all()
+    assert await session.get(Video, video_id) is None
+    assert not storage.exists_sync(original)  # removed once the delete committed
+    assert (await client.get(f"/api/videos/{video_id}", headers=owner)).status_code == 404
+
+
+async def test_publish_before_processed_is_409(client: httpx.AsyncClient) -> None:
+    owner = await _token(client)
+    video_id = (await _upload(client, owner)).json()["video_id"]
+    response = await client.post(f"/api/videos/{video_id}/publish", headers=owner)
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Only processed videos can be published"}
+
+
+async def test_health_ready_and_metrics(client: httpx.AsyncClient, settings: Settings) -> None:
+    settings.resolved_broker_dir.joinpath("queue").mkdir(parents=True, exist_ok=True)
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    checks = ready.json()["checks"]
+    assert {k: v["status"] for k, v in checks.items()} == {
+        "database": "ok", "broker": "ok", "storage": "ok", "ffmpeg": "ok",
+    }, json.dumps(checks)  # fmt: skip
+    metrics = await client.get("/metrics")
+    assert "reelforge_jobs_queued" in metrics.text
+
+
+async def test_rate_limits_apply_per_route_and_health_is_exempt(
+    settings: Settings, database: Database
+) -> None:
+    limited = settings.model_copy(update={"rate_limit_default": "2/minute"})
+    app = create_app(limited)
+    app.dependency_overrides[get_database] = lambda: database
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert {(await client.get("/health")).status_code for _ in range(5)} == {200}
+        codes = [(await client.get("/api/public/videos")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        refused = await client.get("/api/public/videos")
+        assert refused.headers["retry-after"] and refused.json()["detail"].startswith(
+            "Too many requests"
+        )

@@ -1,0 +1,149 @@
+"""worker.pipeline's classification of how a job ends, with a fake job store (in memory), real
+local storage, and real FFmpeg — or the crashing FFmpeg fixture. No server, no database."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.jobs.store import Claim, ClaimRefused, JobStore
+from core.models import utcnow
+from core.settings import Settings
+from core.storage.local import LocalStorage
+from tests.media import make_clip
+from worker.context import WorkerContext
+from worker.pipeline import process_video
+
+
+CRASHING_FFMPEG = Path(__file__).resolve().parents[1] / "fixtures" / "crashing_ffmpeg.sh"
+
+
+@dataclass
+class FakeJobStore:
+    """The JobStore's interface over a dict: what the pipeline wrote, and answers we choose."""
+
+    attempt: int = 1
+    refuse: ClaimRefused | None = None
+    claim_alive: bool = True
+    writes: list[tuple[str, Any]] = field(default_factory=list)
+
+    def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
+        if self.refuse is not None:
+            return self.refuse
+        return Claim(video_id, token, self.attempt, "originals/v/original", "earlier reason")
+
+    def heartbeat(self, claim: Claim, progress: int) -> bool:
+        self.writes.append(("progress", progress))
+        return self.claim_alive
+
+    def complete(self, claim: Claim, processed: str, thumbnail: str, duration: float) -> bool:
+        self.writes.append(("complete", (processed, thumbnail, duration)))
+        return self.claim_alive
+
+    def fail(self, claim: Claim, reason: str) -> bool:
+        self.writes.append(("fail", reason))
+        return True
+
+    def release_for_retry(self, claim: Claim, reason: str) -> bool:
+        self.writes.append(("retry", reason))
+        return True
+
+    def last(self, kind: str) -> Any:
+        return next(value for k, value in reversed(self.writes) if k == kind)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "storage")
+
+
+def _run(
+    tmp_path: Path, storage: LocalStorage, jobs: FakeJobStore, source: bytes | Path, **kw: Any
+):  # type: ignore[no-untyped-def]
+    path = storage.local_path("originals/v/original")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(source.read_bytes() if isinstance(source, Path) else source)
+    settings = Settings(temp_dir=tmp_path, progress_interval_seconds=0.1, max_attempts=3,
+                        retry_backoff_seconds=2, bumper_seconds=0.5, **kw)  # fmt: skip
+    ctx = WorkerContext(0, settings, jobs, storage)  # type: ignore[arg-type]
+    return process_video(7, ctx)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("media")
+    return make_clip(folder / "clip.mp4", seconds=1, width=320, height=240, audio=False)
+
+
+def test_processed_publishes_outputs_under_the_attempt(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    jobs = FakeJobStore(attempt=2)
+    outcome = _run(tmp_path, storage, jobs, clip)
+    assert outcome.kind == "processed" and outcome.realtime_factor and outcome.realtime_factor > 0
+    processed, thumbnail, duration = jobs.last("complete")
+    assert processed == "outputs/7/attempt-2/processed.mp4" and storage.exists_sync(processed)
+    assert thumbnail.endswith("thumbnail.jpg") and storage.exists_sync(thumbnail)
+    assert duration == pytest.approx(2.0, abs=0.2)  # 0.5 + 1 + 0.5
+    assert list(tmp_path.glob("reelforge-job-*")) == []
+
+
+def test_input_rejected_fails_at_once_with_the_reason(
+    tmp_path: Path, storage: LocalStorage
+) -> None:
+    jobs = FakeJobStore()
+    outcome = _run(tmp_path, storage, jobs, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    assert (outcome.kind, outcome.reason_class) == ("failed", "invalid_input")
+    assert (
+        jobs.last("fail") == "The file is not a readable video (unsupported or corrupt container)"
+    )
+
+
+def test_a_crashing_ffmpeg_is_retried_with_backoff_then_given_up(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    poisoned = clip.read_bytes() + b"POISON-PILL"
+    first = FakeJobStore(attempt=1)
+    outcome = _run(tmp_path, storage, first, poisoned, ffmpeg_binary=str(CRASHING_FFMPEG))
+    assert (outcome.kind, outcome.retry_in) == ("retry", 2)
+    assert first.last("retry") == "FFmpeg crashed (signal 11)"
+    last = FakeJobStore(attempt=3)
+    outcome = _run(tmp_path, storage, last, poisoned, ffmpeg_binary=str(CRASHING_FFMPEG))
+    assert outcome.kind == "failed"
+    assert last.last("fail") == "Gave up after 3 attempts: FFmpeg crashed (signal 11)"
+
+
+def test_a_lost_claim_cancels_and_leaves_no_outputs(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    jobs = FakeJobStore(claim_alive=False)
+    outcome = _run(tmp_path, storage, jobs, clip)
+    assert outcome.kind == "cancelled"
+    assert not any(k == "complete" for k, _ in jobs.writes)
+    assert not (storage.local_path("outputs/7")).exists()
+
+
+def test_claim_refusals_and_too_many_attempts(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    missing = _run(tmp_path, storage, FakeJobStore(refuse=ClaimRefused("missing")), clip)
+    assert (missing.kind, missing.reason_class) == ("skipped", "missing")
+    held_until = utcnow() + timedelta(seconds=10)
+    held = _run(tmp_path, storage, FakeJobStore(refuse=ClaimRefused("held", held_until)), clip)
+    assert held.kind == "retry" and 9 <= (held.retry_in or 0) <= 12
+    worn = FakeJobStore(attempt=4)
+    assert _run(tmp_path, storage, worn, clip).kind == "failed"
+    assert worn.last("fail") == "Gave up after 3 attempts: earlier reason"
+
+
+def test_the_fake_keeps_the_real_store_signatures() -> None:
+    """If JobStore's methods change, the fake (and these tests) must change with them."""
+    for name in ("claim", "heartbeat", "complete", "fail", "release_for_retry"):
+        real = list(inspect.signature(getattr(JobStore, name)).parameters)
+        fake = list(inspect.signature(getattr(FakeJobStore, name)).parameters)
+        assert len(real) == len(fake), name
