@@ -27,7 +27,7 @@ migrate: install
 test: install-test  ## lint, import contract, types, then the whole suite (real servers)
 	.venv/bin/ruff check $(SOURCES)
 	.venv/bin/lint-imports
-	.venv/bin/mypy app worker core
+	.venv/bin/mypy app worker core devstack bench
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install-test  ## the in-process tier only: no server process, seconds
@@ -42,7 +42,7 @@ lint: install-test
 	.venv/bin/lint-imports
 
 typecheck: install-test
-	.venv/bin/mypy app worker core
+	.venv/bin/mypy app worker core devstack bench
 
 imports: install-test  ## the import contract alone
 	.venv/bin/lint-imports

@@ -1,3 +1,5 @@
+"""`python -m bench`: see bench/runner.py."""
+
 from bench.runner import main
 
 raise SystemExit(main())

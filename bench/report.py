@@ -76,11 +76,11 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "",
         "## Web tier (the original Scenario 1)",
         "",
-        f"Locust (`tests/load/locustfile.py`): JWT login, then multipart upload of a "
+        f"Locust (`bench/locustfile.py`): JWT login, then multipart upload of a "
         f"{results['clip']['megabytes']} MB, {results['clip']['seconds']} s, 1920×1080 H.264 MP4 in "
         "a loop; success = 202 with a `task_id`. Workers paused (the web tier alone, as the "
         "original measured it). **Bare** = a minimal endpoint that only streams the body to disk "
-        "(`tests/load/bare_app.py`), behind the same nginx and gunicorn config.",
+        "(`bench/bare_app.py`), behind the same nginx and gunicorn config.",
         "",
         "Rate limits for these phases (all load comes from one IP): nginx "
         + ", ".join(f"`{k}={v}`" for k, v in results["bench_limits"]["nginx"].items())
@@ -120,7 +120,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
               f"| reelforge | {reel['jobs']} | {reel['wall_s']} | {reel['jobs_per_min']} | {reel['realtime_factor']} | {reel['avg_queue_wait_s']} |",
               f"| bare FFmpeg | {bare['jobs']} | {bare['wall_s']} | {bare['jobs_per_min']} | – | – |", "",
               f"**Efficiency** (bare wall ÷ reelforge wall): **{workers['efficiency']}**.", "",
-              f"Enqueue rate of real Celery messages through `app/queue.py` (`send_now`, one Redis on this "
+              f"Enqueue rate of real Celery messages through `core/jobs/dispatch.py` (`JobPublisher.send`, one Redis on this "
               f"box): **{enqueue['per_second']} messages/s** ({enqueue['messages']} in {enqueue['seconds']} s)."]  # fmt: skip
     lines += ["", "## Memory", "",
               f"API gunicorn worker RSS during one streamed {memory['megabytes']} MB upload (status "

@@ -16,7 +16,8 @@ import httpx
 
 from bench.memory import big_upload_memory
 from devstack.servers import REPO, VENV_BIN
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 
 # Rate limits for the web-tier phases: all load comes from one IP, so per-IP limits would
 # measure the limiter, not the service. They are written into the report.

@@ -16,7 +16,8 @@ import psycopg
 from bench.web import BENCH_APP, token
 from core.settings import Settings
 from devstack.servers import wait_until
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 from worker.media import commands
 from worker.media.probe import accept, probe
 from worker.media.profile import profile_from

@@ -4,6 +4,7 @@ use it; nothing here is imported by `app`, `worker` or `core`.
 
     servers  Postgres, Redis, the S3 server (moto), one managed child process, port/wait helpers
     nginx    the nginx/ template rendered as the nginx image would, and a private main config
-    stack    Stack: API (uvicorn | gunicorn) + Celery worker [+ nginx edge] over given services
+    services Services: SQLite + filesystem broker, or Postgres, Redis and S3 started here
+    stack    Stack: API (uvicorn | gunicorn) + Celery worker [+ nginx edge] over Services
     __main__ `python -m devstack run|stack`
 """

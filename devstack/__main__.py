@@ -15,7 +15,8 @@ import sys
 import time
 
 from devstack.servers import REPO, Process
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 
 WALKTHROUGH = """
 reelforge is up on {url}  (API docs: {url}/docs)
@@ -36,10 +37,9 @@ Ctrl-C stops everything.
 def embedded() -> Stack:
     root = REPO / "var"
     settings = {"ENVIRONMENT": os.environ.get("ENVIRONMENT", "dev")}
-    if "JWT_SECRET" not in os.environ:  # dev mode: the settings' own placeholder
-        settings["JWT_SECRET"] = "dev-insecure-secret-change-me"
+    # jwt_secret=None: JWT_SECRET comes from the environment or .env, as in any deployment.
     return Stack(root, Services.embedded(root), port=int(os.environ.get("PORT", "8000")),
-                 settings=settings, console=True)  # fmt: skip
+                 settings=settings, jwt_secret=None, console=True)  # fmt: skip
 
 
 def production_shaped() -> Stack:

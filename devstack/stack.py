@@ -24,68 +24,14 @@ from devstack.servers import (
     REPO,
     VENV_BIN,
     HarnessError,
-    Postgres,
     Process,
-    Redis,
-    S3Server,
-    create_database,
     free_port,
     require_binary,
     wait_until,
 )
+from devstack.services import S3_KEYS, Services
 
 ENTRYPOINTS = REPO / "docker" / "entrypoints"
-S3_KEYS = {"S3_ACCESS_KEY_ID": "reelforge", "S3_SECRET_ACCESS_KEY": "reelforge-secret"}
-
-
-@dataclass
-class Services:
-    """Where a stack's state lives. Servers started here are owned and stopped with it."""
-
-    database_url: str
-    broker_url: str
-    s3_url: str | None = None  # None: local storage under the stack's root
-    owned: list[Postgres | Redis | S3Server] = field(default_factory=list)
-
-    @classmethod
-    def embedded(cls, root: Path) -> Services:
-        """`make run`'s default: SQLite and Celery's filesystem broker — no server at all."""
-        (root / "var").mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite+aiosqlite:///{root}/var/reelforge.db", "filesystem://")
-
-    @classmethod
-    def start(
-        cls,
-        root: Path,
-        *,
-        postgres: str | Postgres | None = None,
-        redis: str | None = None,
-        s3: bool = False,
-    ) -> Services:
-        """Production mode. `postgres`: a server URL to make a fresh database on, a running
-        server, or None to start one; `redis`: a URL, or None to start one."""
-        owned: list[Postgres | Redis | S3Server] = []
-        if postgres is None:
-            postgres = Postgres().start()
-            owned.append(postgres)
-        server_url = postgres.url() if isinstance(postgres, Postgres) else postgres
-        if redis is None:
-            server = Redis().start()
-            owned.append(server)
-            redis = server.url
-        s3_url = None
-        if s3:
-            s3_server = S3Server(root).start(bucket="reelforge")
-            owned.append(s3_server)
-            s3_url = s3_server.url
-        return cls(create_database(server_url), redis, s3_url, owned)
-
-    def server(self, kind: type[Postgres] | type[Redis] | type[S3Server]):  # type: ignore[no-untyped-def]
-        return next((s for s in self.owned if isinstance(s, kind)), None)
-
-    def stop(self) -> None:
-        for server in reversed(self.owned):
-            server.stop()
 
 
 _starts = count()
@@ -105,7 +51,9 @@ class Stack:
     worker_metrics_port: int = field(default_factory=free_port)
     gunicorn_workers: int = 2
     console: bool = False  # processes write to this terminal (`make run`)
-    jwt_secret: str = field(default_factory=lambda: uuid.uuid4().hex)
+    jwt_secret: str | None = field(
+        default_factory=lambda: uuid.uuid4().hex
+    )  # None: settings decide
     processes: dict[str, Process] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- addresses and env ----
@@ -144,7 +92,8 @@ class Stack:
                        **S3_KEYS)  # fmt: skip
         else:
             env.update(STORAGE_BACKEND="local", STORAGE_DIR=str(self.storage_dir))
-        env["JWT_SECRET"] = self.jwt_secret
+        if self.jwt_secret is not None:
+            env["JWT_SECRET"] = self.jwt_secret
         env.update(self.settings)
         return env
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from devstack.servers import Postgres, Redis, require_binary
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 from tests.api_client import Api
 from tests.media import make_clip
 

@@ -1,3 +1,5 @@
+"""Routes /api/auth/signup and /api/auth/login: validate, call the auth service, return a schema."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status

@@ -1,3 +1,6 @@
+"""Signup (hash before touching the database) and login (no pooled connection held while
+bcrypt runs; the same work for an unknown email as for a wrong password)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -1,3 +1,5 @@
+"""Routes /api/public/videos, /videos/{id}/vote and /rankings: thin, one service call each."""
+
 from __future__ import annotations
 
 from typing import Annotated

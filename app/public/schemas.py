@@ -1,3 +1,5 @@
+"""Response bodies of the public routes (the seed API's field names)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,6 @@
+"""Routes /api/videos: upload (202), list, detail, delete, publish, file download. Thin: each
+validates, calls one service function and returns a schema."""
+
 from __future__ import annotations
 
 import time

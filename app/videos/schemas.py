@@ -1,3 +1,5 @@
+"""Request and response bodies of the video routes (the seed API's field names)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -19,7 +19,6 @@ from tests.media import make_clip
 from worker.context import WorkerContext
 from worker.pipeline import process_video
 
-
 CRASHING_FFMPEG = Path(__file__).resolve().parents[1] / "fixtures" / "crashing_ffmpeg.sh"
 
 

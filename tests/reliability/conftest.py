@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from devstack.servers import Postgres
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 from tests.conftest import TEST_SETTINGS
 
 FAST_RECOVERY = {

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import Services, Stack
+from devstack.services import Services
+from devstack.stack import Stack
 from tests.api_client import Api
 from tests.conftest import TEST_SETTINGS, run_stack
 
