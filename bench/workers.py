@@ -20,7 +20,7 @@ from devstack.services import Services
 from devstack.stack import Stack
 from worker.media import commands
 from worker.media.probe import accept, probe
-from worker.media.profile import profile_from
+from worker.media.profiles import profile_from
 from worker.media.runner import run
 
 

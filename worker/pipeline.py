@@ -19,7 +19,7 @@ from worker.context import WorkerContext
 from worker.media import commands
 from worker.media.errors import InputRejected, JobCancelled, MediaError
 from worker.media.probe import MediaInfo, accept, duration_of, probe
-from worker.media.profile import limits_from, profile_from
+from worker.media.profiles import limits_from, profile_from
 from worker.media.runner import ResourceLimits, run
 from worker.outcome import Outcome, fail_permanently, gave_up, retry_or_give_up
 from worker.progress import ProgressReporter

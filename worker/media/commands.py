@@ -1,5 +1,5 @@
 """Pure builders of FFmpeg/ffprobe argument lists. They run nothing, so they are unit-tested as
-data. An FFmpeg option is added here (and, if it is a knob, in media/profile.py + settings)."""
+data. An FFmpeg option is added here (and, if it is a knob, in media/profiles.py + settings)."""
 
 from __future__ import annotations
 
