@@ -3,6 +3,6 @@
 commands  pure builders of argument lists (transcode, thumbnail, probe); the one fit filter
 runner    the process boundary: run one command, hardened, progress parsed, typed failures
 probe     what ffprobe says about an input, and the acceptance rules (limits, containers)
-profile   the output profile and FFmpeg resource limits, built from settings
+profiles  the output profile and FFmpeg resource limits, built from settings
 errors    InputRejected, FFmpegFailed (permanent or not), JobCancelled
 """
