@@ -1,5 +1,7 @@
-"""The job row as the worker sees it. Every write after the claim is fenced by the claim token,
-so a worker that lost its claim (job deleted, lease taken over) can never overwrite anything."""
+"""The worker side of a job's life: claim, lease, fenced writes, and the re-send pick.
+
+Every write after the claim is fenced by the claim token, so a worker that lost its claim (job
+deleted, lease taken over) can never overwrite anything."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The in-process tier: the real app through httpx.ASGITransport with its dependencies
-overridden, services on a database session that is rolled back after each test, and the
-pipeline with a fake job store. No server process starts here (`make test-fast`)."""
+overridden (each test has its own SQLite file, storage and broker folder), services on a
+database session that is rolled back after each test, and the pipeline with a fake job store.
+No server process starts here (`make test-fast`)."""
 
 from __future__ import annotations
 
@@ -125,12 +126,21 @@ def queued_messages(settings: Settings) -> list[str]:
 
 
 @pytest.fixture
+async def app_database(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]:
+    """For the app: the production Database (its engine, its commits) on this test's own
+    SQLite file, so routes run exactly the request scope they run in production."""
+    database = Database.from_settings(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 def app(
-    settings: Settings, database: Database, storage: LocalStorage, publisher: JobPublisher
+    settings: Settings, app_database: Database, storage: LocalStorage, publisher: JobPublisher
 ) -> Iterator[FastAPI]:
     app = create_app(settings)
-    admission = Admission(settings, database.engine, None)
-    app.dependency_overrides[get_database] = lambda: database
+    admission = Admission(settings, app_database.engine, None)
+    app.dependency_overrides[get_database] = lambda: app_database
     app.dependency_overrides[get_storage] = lambda: storage
     app.dependency_overrides[get_publisher] = lambda: publisher
     app.dependency_overrides[get_admission] = lambda: admission

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import get_database, get_storage
 from app.main import create_app
@@ -44,14 +43,15 @@ async def _upload(client: httpx.AsyncClient, auth: dict[str, str], data: bytes =
 
 
 async def test_upload_is_202_with_a_queued_row_a_stored_original_and_one_message(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, storage: LocalStorage
+    client: httpx.AsyncClient, app_database: Database, settings: Settings, storage: LocalStorage
 ) -> None:
     auth = await _token(client)
     response = await _upload(client, auth)
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "queued" and response.headers["location"] == body["status_url"]
-    video = await session.scalar(select(Video).where(Video.id == body["video_id"]))
+    async with app_database.sessions() as session:
+        video = await session.scalar(select(Video).where(Video.id == body["video_id"]))
     assert video is not None and video.status == VideoStatus.queued
     assert storage.local_path(video.original_key).read_bytes() == MP4
     messages = queued_messages(settings)
@@ -82,7 +82,7 @@ async def test_storage_failure_is_503_with_retry_after_never_500(
 
 
 async def test_owner_only_and_delete_cancels_the_job(
-    client: httpx.AsyncClient, session: AsyncSession, storage: LocalStorage
+    client: httpx.AsyncClient, app_database: Database, storage: LocalStorage
 ) -> None:
     owner, other = await _token(client), await _token(client, "eve@example.com")
     video_id = (await _upload(client, owner)).json()["video_id"]
@@ -91,11 +91,12 @@ async def test_owner_only_and_delete_cancels_the_job(
     listed = await client.get("/api/videos", headers=owner)
     assert [v["video_id"] for v in listed.json()] == [video_id]
     assert listed.headers["x-total-count"] == "1"
-    original = (await session.get(Video, video_id)).original_key  # type: ignore[union-attr]
+    async with app_database.sessions() as session:
+        original = (await session.get(Video, video_id)).original_key  # type: ignore[union-attr]
     deleted = await client.delete(f"/api/videos/{video_id}", headers=owner)
     assert deleted.json() == {"message": "Video eliminado exitosamente", "video_id": video_id}
-    session.expire_all()
-    assert await session.get(Video, video_id) is None
+    async with app_database.sessions() as session:
+        assert await session.get(Video, video_id) is None
     assert not storage.exists_sync(original)  # removed once the delete committed
     assert (await client.get(f"/api/videos/{video_id}", headers=owner)).status_code == 404
 
@@ -121,11 +122,11 @@ async def test_health_ready_and_metrics(client: httpx.AsyncClient, settings: Set
 
 
 async def test_rate_limits_apply_per_route_and_health_is_exempt(
-    settings: Settings, database: Database
+    settings: Settings, app_database: Database
 ) -> None:
     limited = settings.model_copy(update={"rate_limit_default": "2/minute"})
     app = create_app(limited)
-    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[get_database] = lambda: app_database
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert {(await client.get("/health")).status_code for _ in range(5)} == {200}
