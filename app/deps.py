@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.security import decode_access_token
+from app.auth.security import decode_token, issued_to
 from app.errors import Unauthorized
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
@@ -25,22 +25,22 @@ from core.storage import Storage
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_publisher(request: Request) -> JobPublisher:
+async def get_publisher(request: Request) -> JobPublisher:
     publisher: JobPublisher = request.app.state.publisher
     return publisher
 
@@ -68,12 +68,12 @@ async def _optional_user(
     pooled connection while an upload body streams in (100 uploading users exhausted the pool)."""
     if creds is None:
         return None
-    user_id = decode_access_token(creds.credentials, settings)
+    claims = decode_token(creds.credentials, settings)
     user = None
-    if user_id is not None:
+    if claims is not None:
         async with database.sessions() as session:
-            user = await session.get(User, user_id)
-    if user is None:
+            user = await session.get(User, claims.user_id)
+    if user is None or claims is None or not issued_to(claims, user.created_at):
         raise Unauthorized()
     return user
 

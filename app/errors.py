@@ -6,9 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from core.request_id import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,23 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class RequestTimeout(DomainError):
+    status_code = 408
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class PayloadTooLarge(DomainError):
     status_code = 413
 
 
 class UnsupportedMedia(DomainError):
     status_code = 415
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
 
 
 class ServiceUnavailable(DomainError):
@@ -68,7 +82,7 @@ def _unavailable(
     """A backing service failed: 503 with Retry-After, never a 500."""
 
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("%s unavailable: %s", what.lower(), exc)
+        log.warning("%s unavailable: %s", what.lower(), type(exc).__name__)
         return JSONResponse(
             {"detail": f"{what} temporarily unavailable, retry shortly"},
             status_code=503,
@@ -78,11 +92,62 @@ def _unavailable(
     return handler
 
 
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None) or current_request_id()
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with where and why — never the rejected input itself (it may be huge, binary, or not
+    serialisable at all)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The truly unexpected: logged with its traceback, answered as JSON with the request id."""
+    rid = _request_id(request)
+    log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+    return JSONResponse(
+        {"detail": "Internal server error; report the request id", "request_id": rid},
+        status_code=500,
+        headers={"X-Request-ID": rid} if rid else None,
+    )
+
+
+def _is_connection_failure(exc: DBAPIError) -> bool:
+    if isinstance(exc.orig, ValueError):  # a value the driver refused before sending it
+        return False
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+
+
+def _database_error(unavailable: Callable[[Request, Exception], Awaitable[JSONResponse]]):  # type: ignore[no-untyped-def]
+    """Only connection-class failures are 503; bad values are 400, conflicts 409."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if isinstance(exc, IntegrityError):
+            return JSONResponse({"detail": "Conflicts with existing data"}, status_code=409)
+        if isinstance(exc, DataError) or not _is_connection_failure(exc):
+            if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
+                return JSONResponse({"detail": "A value is out of range or malformed"}, 400)
+            return await _internal_error(request, exc)
+        return await unavailable(request, exc)
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from core.storage import StorageError
 
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     database_unavailable = _unavailable("Database", retry_after=2)
-    for error in (DBAPIError, PoolTimeoutError, ConnectionError):
+    app.add_exception_handler(DBAPIError, _database_error(database_unavailable))
+    for error in (PoolTimeoutError, ConnectionError):
         app.add_exception_handler(error, database_unavailable)
     app.add_exception_handler(StorageError, _unavailable("Storage", retry_after=5))
+    app.add_exception_handler(Exception, _internal_error)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app.auth.router import router as auth_router
+from app.auth.throttle import LoginThrottle
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.hygiene import HygieneMiddleware
 from app.metrics import MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.public.router import router as public_router
@@ -17,6 +19,7 @@ from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
 from app.videos.admission import Admission
 from app.videos.router import router as videos_router
+from app.videos.slots import UploadSlots
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.logging_setup import configure_logging
@@ -33,24 +36,38 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     disk = settings.resolved_storage_dir if settings.storage_backend == "local" else None
     app.state.admission = Admission(settings, app.state.database.engine, disk)
     app.state.publisher = JobPublisher(settings, name="reelforge-api")
+    app.state.upload_slots = UploadSlots.from_settings(settings)
+    app.state.login_throttle = LoginThrottle(settings)
     try:
         yield
     finally:
         await app.state.database.dispose()
 
 
+class InsecureConfiguration(RuntimeError):
+    """The API refuses to start: it would sign tokens anyone can forge."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging()
+    settings = settings or get_settings()
+    if problem := settings.jwt_secret_problem():
+        raise InsecureConfiguration(problem)
     app = FastAPI(
         title="reelforge",
         version="0.1.0",
         description="Upload a video, get 202 at once; Celery workers trim, letterbox and brand it.",
         lifespan=lifespan,
         dependencies=[Depends(enforce_rate_limit)],
+        redirect_slashes=False,  # HygieneMiddleware serves "/x/" as "/x" instead
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        redoc_url="/redoc" if settings.api_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
     install_error_handlers(app)
-    # Added last = outermost: request id first, then metrics.
+    # Added last = outermost: request id first, then metrics, then hygiene.
+    app.add_middleware(HygieneMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = [health_router, metrics_router, auth_router, videos_router, public_router]
@@ -60,4 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` (uvicorn, gunicorn) builds the app on first use, from the environment —
+    importing this module never does, so tests and tools can call create_app(settings)."""
+    if name != "app":
+        raise AttributeError(name)
+    app = create_app()
+    globals()["app"] = app
+    return app

@@ -10,6 +10,8 @@ from fastapi import Depends, Query, Response
 from app.errors import BadRequest
 
 MAX_LIMIT = 100
+MAX_OFFSET = 2**31 - 1  # past it SQL engines overflow; no list is that long
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -18,20 +20,31 @@ class Page:
     offset: int
 
 
+# Bounds in the schema (out-of-bounds values are answered 400, as the seed API did).
+_LIMIT = {"minimum": 1, "maximum": MAX_LIMIT}
+_OFFSET = {"minimum": 0, "maximum": MAX_OFFSET}
+_PAGE = {"minimum": 1, "maximum": MAX_PAGE}
+
+
 def page_params(default_limit: int):  # type: ignore[no-untyped-def]
     def _page(
-        limit: Annotated[int, Query(description=f"1-{MAX_LIMIT}")] = default_limit,
-        offset: Annotated[int | None, Query(description="rows to skip")] = None,
+        limit: Annotated[int, Query(description=f"1-{MAX_LIMIT}", json_schema_extra=_LIMIT)] = (
+            default_limit
+        ),
+        offset: Annotated[
+            int | None, Query(description="rows to skip", json_schema_extra=_OFFSET)
+        ] = None,
         page: Annotated[
-            int | None, Query(description="1-based page; alternative to offset")
+            int | None,
+            Query(description="1-based page; alternative to offset", json_schema_extra=_PAGE),
         ] = None,
     ) -> Page:
         if not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-        if page is not None and page < 1:
-            raise BadRequest("page must be 1 or greater")
-        if offset is not None and offset < 0:
-            raise BadRequest("offset must be 0 or greater")
+        if page is not None and not 1 <= page <= MAX_PAGE:
+            raise BadRequest(f"page must be between 1 and {MAX_PAGE}")
+        if offset is not None and not 0 <= offset <= MAX_OFFSET:
+            raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
         start = offset if offset is not None else ((page or 1) - 1) * limit
         return Page(limit=limit, offset=start)
 

@@ -54,6 +54,10 @@ def storage_uri(settings: Settings) -> str:
     return "memory://"
 
 
+def client_ip_key(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
 def make_limiter(settings: Settings) -> Limiter:
     def rate_limit_key(request: Request) -> str:
         header = request.headers.get("authorization", "")
@@ -61,7 +65,7 @@ def make_limiter(settings: Settings) -> Limiter:
             user_id = decode_access_token(header[7:].strip(), settings)
             if user_id is not None:
                 return f"user:{user_id}"
-        return f"ip:{request.client.host if request.client else 'unknown'}"
+        return client_ip_key(request)
 
     uri = storage_uri(settings)
     options: dict[str, Any] = (
@@ -93,6 +97,8 @@ def install_rate_limits(app: FastAPI, settings: Settings, routers: list[APIRoute
             continue
         if kind == "exempt":
             limiter.exempt(route.endpoint)
+        elif kind == "auth":  # by client IP only: a token must not buy more guesses
+            limiter.limit(values[kind], key_func=client_ip_key)(route.endpoint)
         else:
             limiter.limit(values[kind])(route.endpoint)
     app.state.limiter = limiter

@@ -29,6 +29,7 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(HEADER.encode())
         rid = accept_or_generate(incoming.decode("latin-1") if incoming else None)
         token = request_id_var.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid  # for handlers outside this middleware
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

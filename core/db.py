@@ -82,7 +82,11 @@ def _connect_args(settings: Settings, *, asyncpg: bool) -> dict[str, Any]:
 
 def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
-    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=True)}
+    # hide_parameters: a logged error never carries the values (password hashes, emails).
+    kwargs: dict[str, Any] = {
+        "connect_args": _connect_args(settings, asyncpg=True),
+        "hide_parameters": True,
+    }
     if not _is_sqlite(url):
         kwargs.update(
             pool_size=settings.db_pool_size,
@@ -98,7 +102,10 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
 
 def make_sync_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_url)
-    kwargs: dict[str, Any] = {"connect_args": _connect_args(settings, asyncpg=False)}
+    kwargs: dict[str, Any] = {
+        "connect_args": _connect_args(settings, asyncpg=False),
+        "hide_parameters": True,
+    }
     if not _is_sqlite(url):
         kwargs.update(pool_size=2, max_overflow=2, pool_pre_ping=True)
     engine = create_engine(url, **kwargs)

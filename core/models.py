@@ -49,8 +49,14 @@ class VideoStatus(enum.StrEnum):
     failed = "failed"
 
 
+# SQLite reuses the largest deleted rowid without AUTOINCREMENT; ids must never come back
+# (an old token or link would point at someone else's row). Postgres sequences never reuse.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class User(Base):
     __tablename__ = "user"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -64,6 +70,7 @@ class User(Base):
 
 class Video(Base):
     __tablename__ = "video"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -93,7 +100,7 @@ class Video(Base):
 
 class Vote(Base):
     __tablename__ = "vote"
-    __table_args__ = (UniqueConstraint("video_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("video_id", "user_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
@@ -105,7 +112,7 @@ class IdempotencyKey(Base):
     """An upload's Idempotency-Key: a replay within the window returns the first response."""
 
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (UniqueConstraint("user_id", "key"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))

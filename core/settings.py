@@ -10,13 +10,18 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside dev
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - used only when ENVIRONMENT=dev
+WEAK_SECRETS = {DEV_SECRET, "changeme", "change-me", "secret", "jwt-secret", "changethis"}
+MIN_SECRET_CHARS = 32
+MIN_SECRET_DISTINCT_CHARS = 10
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    environment: Literal["dev", "test", "prod"] = "dev"
+    # Production unless told otherwise: only an explicit dev mode (`make run` sets it) may run
+    # without a real JWT_SECRET.
+    environment: Literal["dev", "test", "prod"] = "prod"
     var_dir: Path = Path("var")
 
     # Persistence and queue. The embedded default needs no server at all.
@@ -44,20 +49,34 @@ class Settings(BaseSettings):
     s3_presign_seconds: int = 3600
 
     # Auth
-    jwt_secret: str = DEV_SECRET
+    jwt_secret: str = ""  # required outside dev: ≥ 32 random characters (see jwt_secret_problem)
     jwt_algorithm: str = "HS256"
     jwt_expires_seconds: int = 3600
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    # Interactive docs (/docs, /redoc) and /openapi.json
+    api_docs_enabled: bool = True
 
     # App rate limits (slowapi syntax: "N/second|minute|hour", several joined by ";")
     rate_limit_enabled: bool = True
     rate_limit_storage_uri: str | None = None  # default: the Redis broker, else memory://
     rate_limit_default: str = "300/minute"
     rate_limit_upload: str = "30/minute"
-    rate_limit_auth: str = "20/minute"
+    rate_limit_auth: str = "20/minute"  # per client IP (never per token)
+    login_failures_per_account: str = "10/15 minutes"  # then 429 for that email, any IP
 
     # Upload limits
     max_upload_bytes: int = 100 * 1024 * 1024
+    # A body must keep an average of at least this many bytes/s once the grace period is over
+    # (a drip is cut, not only a stall), and finish within the deadline. 0 disables a check.
+    upload_min_bytes_per_second: int = 16 * 1024
+    upload_rate_grace_seconds: float = 20.0
+    upload_deadline_seconds: float = 1800.0
+    # Concurrent uploads per API process: in all, and per user. In S3 mode each open upload
+    # buffers one S3 part in memory, so the process total is also capped by this budget.
+    uploads_max_per_process: int = 64
+    uploads_max_per_user: int = 4
+    s3_upload_memory_budget_bytes: int = 256 * 1024 * 1024
     max_title_chars: int = 255
 
     # Input acceptance (ffprobe)
@@ -75,6 +94,11 @@ class Settings(BaseSettings):
     backlog_max_oldest_seconds: float = 900.0
     min_free_disk_bytes: int = 1024**3  # local storage and the API's temp dir
     admission_cache_seconds: float = 1.0
+    # Per-user quotas (0 = none): jobs waiting, and bytes of originals kept in storage
+    max_queued_jobs_per_user: int = 20
+    max_stored_bytes_per_user: int = 5 * 1024**3
+    # Originals of processed videos are deleted after this many seconds (0 = kept forever)
+    original_retention_seconds: int = 0
 
     # Output profile
     output_max_seconds: float = 30.0
@@ -111,11 +135,29 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
-        if self.environment == "prod" and self.jwt_secret == DEV_SECRET:
-            raise ValueError("JWT_SECRET must be set to a real secret when ENVIRONMENT=prod")
+        if self.environment == "dev" and not self.jwt_secret:
+            self.jwt_secret = DEV_SECRET
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
         return self
+
+    def jwt_secret_problem(self) -> str | None:
+        """Why JWT_SECRET cannot sign tokens here, or None. Outside dev the secret must be at
+        least 32 characters of random-looking text (e.g. `python -c "import secrets;
+        print(secrets.token_urlsafe(32))"`); the API refuses to start otherwise."""
+        if self.environment == "dev":
+            return None
+        secret = self.jwt_secret
+        hint = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        if not secret:
+            return f"JWT_SECRET is not set (ENVIRONMENT={self.environment}); {hint}"
+        if secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_CHARS:
+            return (
+                f"JWT_SECRET is a placeholder or shorter than {MIN_SECRET_CHARS} characters; {hint}"
+            )
+        if len(set(secret)) < MIN_SECRET_DISTINCT_CHARS or _repeats(secret):
+            return f"JWT_SECRET does not look random; {hint}"
+        return None
 
     @property
     def resolved_storage_dir(self) -> Path:
@@ -135,6 +177,12 @@ class Settings(BaseSettings):
     def visibility_timeout(self) -> int:
         """Redis redelivers unacked messages after this; it must outlive the hard limit."""
         return self.broker_visibility_timeout or self.task_time_limit * 2 + 60
+
+
+def _repeats(text: str) -> bool:
+    """True for a short pattern repeated ("abcd" * 8)."""
+    n = len(text)
+    return any(n % k == 0 and text == text[:k] * (n // k) for k in range(1, n // 2 + 1))
 
 
 @lru_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import time
@@ -49,7 +50,7 @@ def production_shaped() -> Stack:
                  edge_port=int(os.environ.get("STACK_PORT", "8080")),
                  worker_metrics_port=int(os.environ.get("WORKER_METRICS_PORT", "9808")),
                  settings={"ENVIRONMENT": "test", "WORKER_CONCURRENCY": concurrency,
-                           "JWT_SECRET": os.environ.get("JWT_SECRET", "native-stack-secret")})  # fmt: skip
+                           "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(32)})  # fmt: skip
 
 
 def _serve(stack: Stack, banner: str) -> int:

@@ -9,6 +9,7 @@ worker counts as started when its metrics endpoint answers (it is served from `w
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -51,9 +52,8 @@ class Stack:
     worker_metrics_port: int = field(default_factory=free_port)
     gunicorn_workers: int = 2
     console: bool = False  # processes write to this terminal (`make run`)
-    jwt_secret: str | None = field(
-        default_factory=lambda: uuid.uuid4().hex
-    )  # None: settings decide
+    # A fresh random secret per stack; None leaves JWT_SECRET to the environment / .env.
+    jwt_secret: str | None = field(default_factory=lambda: secrets.token_urlsafe(32))
     processes: dict[str, Process] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- addresses and env ----

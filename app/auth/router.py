@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 
 from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
+from app.auth.throttle import LoginThrottleDep
 from app.deps import SessionDep, SettingsDep
 from app.ratelimit import limit
 
@@ -31,5 +32,6 @@ async def login(
     data: LoginRequest,
     session: SessionDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
 ) -> TokenOut:
-    return await service.login(session, data, settings)
+    return await service.login(session, data, settings, throttle)

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from app.auth.security import MAX_PASSWORD_BYTES
+from app.params import text_field
 
 
 class SignupRequest(BaseModel):
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    first_name: str = text_field(min_length=1, max_length=100)
+    last_name: str = text_field(min_length=1, max_length=100)
     email: EmailStr
-    password1: str = Field(min_length=8, max_length=MAX_PASSWORD_BYTES)
+    password1: str = Field(
+        min_length=8,
+        max_length=MAX_PASSWORD_BYTES,
+        description=f"8 characters or more, at most {MAX_PASSWORD_BYTES} bytes in UTF-8",
+    )
     password2: str = Field(max_length=MAX_PASSWORD_BYTES)
-    city: str | None = Field(default=None, max_length=100)
-    country: str | None = Field(default=None, max_length=100)
+    city: str | None = text_field(default=None, max_length=100)
+    country: str | None = text_field(default=None, max_length=100)
+
+    @field_validator("password1")
+    @classmethod
+    def _fits_bcrypt(cls, value: str) -> str:
+        """bcrypt reads 72 bytes; a longer password would be cut silently, so it is refused."""
+        if len(value.encode()) > MAX_PASSWORD_BYTES:
+            raise ValueError(f"Password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
+        return value
 
 
 class UserOut(BaseModel):
@@ -27,7 +40,7 @@ class UserOut(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    email: str = Field(max_length=320)
+    email: str = text_field(max_length=320)
     password: str = Field(max_length=1024)
 
 

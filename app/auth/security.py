@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import anyio
 import bcrypt
 import jwt
 
+from core.models import as_utc
 from core.settings import Settings
 
 # bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
@@ -20,7 +22,10 @@ def _hash(password: str, rounds: int) -> str:
 
 
 def _verify(password: str, password_hash: str) -> bool:
-    return bcrypt.checkpw(password.encode(), password_hash.encode())
+    secret = password.encode()
+    if len(secret) > MAX_PASSWORD_BYTES:  # no stored password is longer: it cannot match
+        secret = b""
+    return bcrypt.checkpw(secret, password_hash.encode()) and bool(secret)
 
 
 _limiter: anyio.CapacityLimiter | None = None
@@ -57,15 +62,33 @@ def create_access_token(user_id: int, settings: Settings) -> str:
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
-def decode_access_token(token: str, settings: Settings) -> int | None:
-    """The user id in a valid, unexpired token; None for anything else."""
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    issued_at: int  # seconds since the epoch
+
+
+def decode_token(token: str, settings: Settings) -> TokenClaims | None:
+    """The claims of a valid, unexpired token; None for anything else."""
     try:
         claims = jwt.decode(
             token,
             settings.jwt_secret,
             algorithms=[settings.jwt_algorithm],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "iat"]},
         )
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        return TokenClaims(int(claims["sub"]), int(claims["iat"]))
+    except (jwt.PyJWTError, ValueError, TypeError):
         return None
+
+
+def decode_access_token(token: str, settings: Settings) -> int | None:
+    """The user id in a valid, unexpired token; None for anything else."""
+    claims = decode_token(token, settings)
+    return claims.user_id if claims else None
+
+
+def issued_to(claims: TokenClaims, created_at: datetime) -> bool:
+    """A token is only good for the account that existed when it was issued: one issued before
+    the account was created (an id that came back) is refused."""
+    return claims.issued_at >= int(as_utc(created_at).timestamp())

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
 from app.auth.security import create_access_token, hash_password, verify_password
+from app.auth.throttle import LoginThrottle
 from app.errors import BadRequest, Unauthorized
 from core.db import release_connection
 from core.models import User
@@ -50,7 +51,10 @@ async def signup(session: AsyncSession, data: SignupRequest, settings: Settings)
     return user
 
 
-async def login(session: AsyncSession, data: LoginRequest, settings: Settings) -> TokenOut:
+async def login(
+    session: AsyncSession, data: LoginRequest, settings: Settings, throttle: LoginThrottle
+) -> TokenOut:
+    await throttle.check(data.email)
     row = (
         await session.execute(
             select(User.id, User.password_hash).where(User.email == data.email.strip().lower())
@@ -60,6 +64,7 @@ async def login(session: AsyncSession, data: LoginRequest, settings: Settings) -
     stored = row.password_hash if row else await _hash_for_unknown_email(settings)
     valid = await verify_password(data.password, stored)
     if row is None or not valid:
+        await throttle.failed(data.email)
         raise Unauthorized("Invalid email or password")
     return TokenOut(
         access_token=create_access_token(row.id, settings), expires_in=settings.jwt_expires_seconds

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentUser, SessionDep
 from app.pagination import PageDep, RankingPageDep, set_total
+from app.params import NO_NUL, VideoId
 from app.public import service
 from app.public.schemas import PublicVideo, RankingEntry, VoteRegistered
 
@@ -27,7 +28,7 @@ async def public_videos(
 @router.post(
     "/videos/{video_id}/vote", response_model=VoteRegistered, responses={400: _ERR, 404: _ERR}
 )
-async def vote(video_id: int, user: CurrentUser, session: SessionDep) -> VoteRegistered:
+async def vote(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VoteRegistered:
     await service.vote(session, user, video_id)
     return VoteRegistered()
 
@@ -37,7 +38,7 @@ async def rankings(
     session: SessionDep,
     page: RankingPageDep,
     response: Response,
-    city: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
 ) -> list[RankingEntry]:
     entries, total = await service.rankings(session, page, city)
     set_total(response, total)

@@ -47,12 +47,15 @@ async def list_public(session: AsyncSession, page: Page) -> tuple[list[PublicVid
 
 
 async def vote(session: AsyncSession, voter: User, video_id: int) -> None:
-    """Insert-or-nothing on the (video, user) unique key: concurrent duplicates count once."""
-    published = await session.scalar(
-        select(Video.id).where(Video.id == video_id, Video.published.is_(True))
+    """Insert-or-nothing on the (video, user) unique key: concurrent duplicates count once.
+    Owners cannot vote for their own videos."""
+    owner_id = await session.scalar(
+        select(Video.owner_id).where(Video.id == video_id, Video.published.is_(True))
     )
-    if published is None:
+    if owner_id is None:
         raise NotFound(NOT_FOUND)
+    if owner_id == voter.id:
+        raise BadRequest("You cannot vote for your own video")
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
         insert(Vote)

@@ -77,7 +77,7 @@ class Admission:
             )
 
 
-def get_admission(request: Request) -> Admission:
+async def get_admission(request: Request) -> Admission:
     admission: Admission = request.app.state.admission
     return admission
 

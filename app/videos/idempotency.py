@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, DomainError
 from app.videos.upload import ReceivedUpload
-from core.models import IdempotencyKey, as_utc, utcnow
+from core.models import IdempotencyKey, Video, as_utc, utcnow
 
 WINDOW = timedelta(hours=24)
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -35,13 +35,15 @@ def fingerprint(upload: ReceivedUpload) -> str:
 
 
 async def find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:
-    """The live record for this key; an expired one is removed so the key can be used again."""
+    """The live record for this key. An expired one — or one whose video has been deleted since
+    (replaying its 202 would point at nothing) — is removed, so the key can be used again."""
     record = await session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if record is None:
         return None
-    if as_utc(record.created_at) < utcnow() - WINDOW:
+    video_gone = await session.get(Video, record.video_id) is None
+    if video_gone or as_utc(record.created_at) < utcnow() - WINDOW:
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         return None
     return record

@@ -19,10 +19,12 @@ from app.deps import (
 )
 from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
 from app.pagination import PageDep, set_total
+from app.params import VideoId
 from app.ratelimit import limit
 from app.videos import idempotency, service
 from app.videos.admission import AdmissionDep
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
+from app.videos.slots import UploadSlotsDep
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
@@ -63,6 +65,7 @@ async def upload_video(
     storage: StorageDep,
     settings: SettingsDep,
     admission: AdmissionDep,
+    slots: UploadSlotsDep,
     publisher: PublisherDep,
     idempotency_key: Annotated[
         str | None,
@@ -72,7 +75,8 @@ async def upload_video(
     key = idempotency.validated(idempotency_key)
     await admission.check()  # before reading a byte of the body
     started = time.perf_counter()
-    upload = await receive_video_upload(request, storage, settings, digest=key is not None)
+    async with slots.hold(user.id):
+        upload = await receive_video_upload(request, storage, settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
     body = await service.accept_upload(session, storage, publisher, user, upload, key)
@@ -91,7 +95,7 @@ async def list_videos(
 
 
 @router.get("/{video_id}", response_model=VideoDetail, responses={403: _ERR, 404: _ERR})
-async def get_video(video_id: int, user: CurrentUser, session: SessionDep) -> VideoDetail:
+async def get_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
     video = await service.get_owned_video(session, user, video_id)
     return await service.detail(session, video)
 
@@ -100,7 +104,7 @@ async def get_video(video_id: int, user: CurrentUser, session: SessionDep) -> Vi
     "/{video_id}", response_model=VideoDeleted, responses={400: _ERR, 403: _ERR, 404: _ERR}
 )
 async def delete_video(
-    video_id: int, user: CurrentUser, session: SessionDep, storage: StorageDep
+    video_id: VideoId, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> VideoDeleted:
     await service.delete_video(session, storage, user, video_id)
     return VideoDeleted(video_id=video_id)
@@ -109,7 +113,7 @@ async def delete_video(
 @router.post(
     "/{video_id}/publish", response_model=VideoDetail, responses={403: _ERR, 404: _ERR, 409: _ERR}
 )
-async def publish_video(video_id: int, user: CurrentUser, session: SessionDep) -> VideoDetail:
+async def publish_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
     video = await service.publish_video(session, user, video_id)
     return await service.detail(session, video)
 
@@ -126,7 +130,7 @@ async def publish_video(video_id: int, user: CurrentUser, session: SessionDep) -
     summary="Download the original, processed video or thumbnail (supports Range)",
 )
 async def download_file(
-    video_id: int,
+    video_id: VideoId,
     user: OptionalUser,
     session: SessionDep,
     storage: StorageDep,

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,13 +135,22 @@ async def delete_video(session: AsyncSession, storage: Storage, user: User, vide
 
 
 async def publish_video(session: AsyncSession, user: User, video_id: int) -> Video:
+    """One conditional UPDATE: a concurrent delete makes it match nothing (404), never a
+    stale-data error."""
     video = await get_owned_video(session, user, video_id)
     if video.status != VideoStatus.processed:
         raise Conflict("Only processed videos can be published")
     if not video.published:
-        video.published = True
-        video.published_at = utcnow()
-        await session.flush()
+        published = await session.scalar(
+            update(Video)
+            .where(Video.id == video_id, Video.status == VideoStatus.processed)
+            .values(published=True, published_at=utcnow())
+            .returning(Video.id)
+            .execution_options(synchronize_session=False)
+        )
+        if published is None:
+            raise NotFound(NOT_FOUND)
+        await session.refresh(video)
     return video
 
 
@@ -169,7 +178,7 @@ async def _stored_file(
         raise NotFound(NOT_FOUND)
     public_variant = variant != "original" and video.published
     if not public_variant and (user is None or user.id != video.owner_id):
-        raise Forbidden(NOT_OWNER)
+        raise NotFound(NOT_FOUND)  # never 403 here: ids must not be enumerable
     if variant == "original":
         return StoredFile(
             video.original_key, video.original_content_type, f"video-{video.id}-original"

@@ -15,6 +15,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from app.videos.pacing import paced
+from app.videos.sniff import SNIFF_BYTES, human_bytes, sniff_container
 from core.settings import Settings
 from core.storage import ObjectWriter, Storage, original_key
 
@@ -24,7 +26,7 @@ MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
 MAX_PART_HEADER_BYTES = 16 * 1024  # room for very long client filenames (never used as paths)
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-SNIFF_BYTES = 64
+MAX_BOUNDARY_BYTES = 70  # RFC 2046
 
 
 @dataclass
@@ -34,21 +36,6 @@ class ReceivedUpload:
     size: int
     content_type: str
     sha256: str | None = None  # of the file's bytes, when asked for (Idempotency-Key)
-
-
-def sniff_container(head: bytes) -> str | None:
-    """MIME type of a supported container judged by its magic bytes, or None."""
-    if len(head) >= 8 and head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "video/webm" if b"webm" in head[:SNIFF_BYTES] else "video/x-matroska"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "video/x-msvideo"
-    return None
-
-
-def human_bytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
 @dataclass
@@ -76,6 +63,7 @@ class _Events:
             "on_headers_finished": lambda: self.items.append(("headers_done", b"")),
             "on_part_data": lambda d, s, e: self.items.append(("data", bytes(d[s:e]))),
             "on_part_end": lambda: self.items.append(("end", b"")),
+            "on_end": lambda: self.items.append(("closed", b"")),
         }
 
     def _header_end(self) -> None:
@@ -99,7 +87,9 @@ class UploadReceiver:
         self.head = bytearray()
         self.title_bytes: bytearray | None = None
         self.parts = 0
+        self.closed = False
         self._part = _Part()
+        self.settings = settings
 
     async def receive(self, request: Request) -> ReceivedUpload:
         boundary = self._boundary(request)
@@ -110,13 +100,20 @@ class UploadReceiver:
             events.callbacks(),  # type: ignore[arg-type]
             max_header_size=MAX_PART_HEADER_BYTES,
         )
+        body_limit = self.limit + MULTIPART_OVERHEAD_BYTES
+        received = 0
         try:
-            async for chunk in request.stream():
+            async for chunk in paced(request.stream(), self.settings):
+                received += len(chunk)
+                if received > body_limit:  # every part counts, not only the file
+                    raise self._too_large()
                 parser.write(chunk)
                 await self._handle(events.items)
                 events.items.clear()
             parser.finalize()
             await self._handle(events.items)
+            if not self.closed:
+                raise BadRequest("Malformed multipart body: the closing boundary is missing")
             return await self._finish()
         except MultipartParseError as exc:
             raise BadRequest(f"Malformed multipart body: {exc}") from None
@@ -129,7 +126,10 @@ class UploadReceiver:
         ctype, params = parse_options_header(request.headers.get("content-type", ""))
         if ctype != b"multipart/form-data" or b"boundary" not in params:
             raise BadRequest("Expected a multipart/form-data body with a video_file field")
-        return params[b"boundary"]
+        boundary: bytes = params[b"boundary"]
+        if not 1 <= len(boundary) <= MAX_BOUNDARY_BYTES:
+            raise BadRequest(f"Malformed multipart boundary (1-{MAX_BOUNDARY_BYTES} characters)")
+        return boundary
 
     def _check_declared_length(self, request: Request) -> None:
         declared = request.headers.get("content-length")
@@ -160,6 +160,8 @@ class UploadReceiver:
                 await self._part_data(data)
             elif kind == "end":
                 await self._end_part()
+            elif kind == "closed":
+                self.closed = True
 
     async def _start_part(self) -> None:
         if self._part.name == FILE_FIELD:

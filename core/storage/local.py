@@ -56,8 +56,8 @@ class LocalObjectWriter:
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root.resolve()
 
     def local_path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -69,7 +69,16 @@ class LocalStorage:
         return LocalObjectWriter(self.local_path(key))
 
     def delete_sync(self, key: str) -> None:
-        self.local_path(key).unlink(missing_ok=True)
+        """Remove the file and the folders it leaves empty (up to, not including, the root)."""
+        path = self.local_path(key)
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == self.root or not folder.is_relative_to(self.root):
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): stop climbing
+                break
 
     def exists_sync(self, key: str) -> bool:
         return self.local_path(key).is_file()

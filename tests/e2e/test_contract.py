@@ -140,11 +140,12 @@ def test_video_routes_keys_codes_and_ownership(api: Api, clip_small: Path) -> No
     assert missing.status_code == 404 and missing.json() == {"detail": "Video not found"}
     assert api.http.delete(f"/api/videos/{video_id}", headers=stranger).status_code == 403
     assert api.http.post(f"/api/videos/{video_id}/publish", headers=stranger).status_code == 403
+    # Files answer 404 to anyone who may not see them: 403 would confirm that the id exists.
     assert (
         api.http.get(f"/api/videos/{video_id}/file?variant=original", headers=stranger).status_code
-        == 403
+        == 404
     )
-    assert api.http.get(f"/api/videos/{video_id}/file?variant=processed").status_code == 403
+    assert api.http.get(f"/api/videos/{video_id}/file?variant=processed").status_code == 404
     assert api.http.delete("/api/videos/999999", headers=owner).status_code == 404
 
     processed = api.wait_for(owner, video_id)
@@ -156,7 +157,7 @@ def test_video_routes_keys_codes_and_ownership(api: Api, clip_small: Path) -> No
     # Published: processed file and thumbnail are public, the original stays private.
     assert api.http.get(f"/api/videos/{video_id}/file?variant=processed").status_code == 200
     assert api.http.get(f"/api/videos/{video_id}/file?variant=thumbnail").status_code == 200
-    assert api.http.get(f"/api/videos/{video_id}/file?variant=original").status_code == 403
+    assert api.http.get(f"/api/videos/{video_id}/file?variant=original").status_code == 404
     original = api.http.get(f"/api/videos/{video_id}/file?variant=original", headers=owner)
     assert original.status_code == 200 and original.content == clip_small.read_bytes()
 

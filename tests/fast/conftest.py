@@ -5,6 +5,7 @@ No server process starts here (`make test-fast`)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,9 +23,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.auth.throttle import LoginThrottle, get_login_throttle
 from app.deps import get_database, get_publisher, get_storage
 from app.main import create_app
 from app.videos.admission import Admission, get_admission
+from app.videos.slots import UploadSlots, get_upload_slots
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Base
@@ -46,7 +49,7 @@ def settings(tmp_path: Path) -> Settings:
         celery_broker_url="filesystem://",
         broker_dir=tmp_path / "broker",
         storage_dir=tmp_path / "storage",
-        jwt_secret="fast-tier-secret-" + "x" * 32,
+        jwt_secret=secrets.token_urlsafe(32),
         bcrypt_rounds=4,
         rate_limit_storage_uri="memory://",
         max_upload_bytes=1024 * 1024,
@@ -140,10 +143,14 @@ def app(
 ) -> Iterator[FastAPI]:
     app = create_app(settings)
     admission = Admission(settings, app_database.engine, None)
+    slots = UploadSlots.from_settings(settings)
+    throttle = LoginThrottle(settings)
     app.dependency_overrides[get_database] = lambda: app_database
     app.dependency_overrides[get_storage] = lambda: storage
     app.dependency_overrides[get_publisher] = lambda: publisher
     app.dependency_overrides[get_admission] = lambda: admission
+    app.dependency_overrides[get_upload_slots] = lambda: slots
+    app.dependency_overrides[get_login_throttle] = lambda: throttle
     yield app
     app.dependency_overrides.clear()
 

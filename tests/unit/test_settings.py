@@ -6,12 +6,6 @@ from pydantic import ValidationError
 from core.settings import Settings
 
 
-def test_production_refuses_the_placeholder_secret() -> None:
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        Settings(environment="prod")
-    assert Settings(environment="prod", jwt_secret="a-real-secret").environment == "prod"
-
-
 def test_hard_limit_must_exceed_soft_limit_and_visibility_outlives_it() -> None:
     with pytest.raises(ValidationError):
         Settings(task_soft_time_limit=100, task_time_limit=100)
