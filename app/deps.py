@@ -53,7 +53,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    async for session in database.session_scope():
+    async with database.session_scope() as session:
         yield session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from core.db import Database
 from core.settings import Settings
 from core.storage import Storage
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -86,8 +88,9 @@ async def _run(check: Callable[[_Deps], Awaitable[None]], deps: _Deps) -> dict[s
         return {"status": "ok"}
     except TimeoutError:
         return {"status": "error", "error": f"timed out after {CHECK_TIMEOUT_SECONDS:g} s"}
-    except Exception as exc:  # reported in the body; readiness is exactly this verdict
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    except Exception as exc:  # the verdict is public; the reason goes to the log only
+        log.warning("readiness check %s failed: %s: %s", check.__name__, type(exc).__name__, exc)
+        return {"status": "error", "error": "unavailable"}
 
 
 @router.get("/ready", responses={503: {"description": "At least one dependency is unusable"}})

@@ -27,6 +27,8 @@ BENCH_NGINX = {"RF_RATE_API": "10000r/s", "RF_BURST_API": "10000", "RF_RATE_AUTH
 BENCH_APP = {"ENVIRONMENT": "test", "RATE_LIMIT_DEFAULT": "1000000/minute",
              "RATE_LIMIT_UPLOAD": "1000000/minute", "RATE_LIMIT_AUTH": "1000000/minute",
              "BACKLOG_MAX_QUEUED": "0", "BACKLOG_MAX_OLDEST_SECONDS": "0", "MIN_FREE_DISK_BYTES": "0",
+             "LOGIN_FAILURES_PER_ACCOUNT": "1000000/minute", "MAX_QUEUED_JOBS_PER_USER": "0",
+             "MAX_STORED_BYTES_PER_USER": "0", "UPLOADS_MAX_PER_PROCESS": "0", "UPLOADS_MAX_PER_USER": "0",
              # Each simulated user signs up and logs in once; at the default cost (12) 300 users'
              # bcrypt would eat the 2 vCPUs the uploads are measured on.
              "BCRYPT_ROUNDS": "10"}  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -126,8 +127,15 @@ class Database:
         engine = make_async_engine(settings)
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
+    @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
-        """Commit when the handler succeeds, roll back when it raises, then run the hooks."""
+        """`async with database.session_scope() as session:` — commit when the block succeeds,
+        roll back when it raises, then run the hooks. (A context manager, not a generator to
+        iterate: an exception must be thrown into it, or its clean-up waits for the GC.)
+
+        The rollback and both hook lists are shielded from cancellation: a client that goes
+        away (or a server closing the request task once the error response is out) must not
+        leave a stored upload behind or a committed job unannounced."""
         async with self.sessions() as session:
             committed = False
             try:
@@ -136,10 +144,12 @@ class Database:
                 committed = True
             finally:
                 if not committed:  # the handler raised, or the commit failed
-                    await session.rollback()
-                    await _run_hooks(session, _AFTER_ROLLBACK)
+                    with anyio.CancelScope(shield=True):
+                        await session.rollback()
+                        await _run_hooks(session, _AFTER_ROLLBACK)
             session.info.pop(_AFTER_ROLLBACK, None)
-            await _run_hooks(session, _AFTER_COMMIT)
+            with anyio.CancelScope(shield=True):
+                await _run_hooks(session, _AFTER_COMMIT)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -87,6 +87,8 @@ class Video(Base):
     original_key: Mapped[str] = mapped_column(String(512))
     original_content_type: Mapped[str] = mapped_column(String(64))
     original_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Set when the retention policy deleted the original (ORIGINAL_RETENTION_SECONDS).
+    original_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     processed_key: Mapped[str | None] = mapped_column(String(512))
     thumbnail_key: Mapped[str | None] = mapped_column(String(512))
     duration_seconds: Mapped[float | None] = mapped_column(Float)

@@ -32,6 +32,12 @@ TEST_SETTINGS = {
     "RATE_LIMIT_DEFAULT": "100000/minute",
     "RATE_LIMIT_UPLOAD": "100000/minute",
     "RATE_LIMIT_AUTH": "100000/minute",
+    "LOGIN_FAILURES_PER_ACCOUNT": "100000/minute",
+    # Quotas and per-user upload slots off: functional tests upload a lot as one user (the
+    # quota and slot tests set their own).
+    "MAX_QUEUED_JOBS_PER_USER": "0",
+    "MAX_STORED_BYTES_PER_USER": "0",
+    "UPLOADS_MAX_PER_USER": "0",
 }
 
 

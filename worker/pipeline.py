@@ -4,6 +4,7 @@ core.jobs.store; FFmpeg is reached only through worker.media."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +25,9 @@ from worker.media.runner import ResourceLimits, run
 from worker.outcome import Outcome, fail_permanently, gave_up, retry_or_give_up
 from worker.progress import ProgressReporter
 from worker.tempdirs import job_temp_dir
+
+log = logging.getLogger(__name__)
+TRANSIENT_REASON = "A temporary storage or database failure interrupted processing"
 
 
 def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
@@ -48,13 +52,17 @@ def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
         reason = f"Processing took longer than {settings.task_soft_time_limit} s"
         return fail_permanently(claim, jobs, reason, "time_limit")
     except InputRejected as exc:
+        log.info("video %s rejected: %s (%s)", video_id, exc.reason, exc.detail)
         return fail_permanently(claim, jobs, exc.reason, "invalid_input")
     except MediaError as exc:
+        log.warning("video %s: %s (%s)", video_id, exc.reason, exc.detail)
         if exc.permanent:
             return fail_permanently(claim, jobs, exc.reason, "invalid_input")
         return retry_or_give_up(claim, jobs, settings, exc.reason)
     except (StorageError, OSError, DBAPIError) as exc:
-        return retry_or_give_up(claim, jobs, settings, f"{type(exc).__name__}: {exc}"[:300])
+        # Users read `error`: a fixed sentence; the exception text goes to the log only.
+        log.warning("video %s: %s: %s", video_id, type(exc).__name__, exc)
+        return retry_or_give_up(claim, jobs, settings, TRANSIENT_REASON)
 
 
 def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
@@ -76,7 +84,9 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
             raise JobCancelled()
         at = min(settings.thumbnail_at_seconds, info.duration / 2)
         run(
-            commands.thumbnail_args(settings.ffmpeg_binary, source, thumb, profile, at),
+            commands.thumbnail_args(
+                settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index
+            ),
             timeout=60,
             limits=limits,
         )
@@ -105,7 +115,9 @@ def _transcode(
     expected = min(info.duration, profile.max_seconds) + 2 * profile.bumper_seconds
     reporter = ProgressReporter(jobs, claim, expected, settings.progress_interval_seconds)
     run(
-        commands.transcode_args(settings.ffmpeg_binary, source, output, profile, info.fps),
+        commands.transcode_args(
+            settings.ffmpeg_binary, source, output, profile, info.fps, info.stream_index
+        ),
         timeout=max(10.0, settings.task_soft_time_limit - 5),
         stall_timeout=settings.ffmpeg_stall_seconds,
         on_progress=reporter,

@@ -1,5 +1,6 @@
-"""The reconciler thread: runs core.jobs.resend every RECONCILE_INTERVAL_SECONDS in each worker's
-main process. Several replicas are safe (SKIP LOCKED, and the claim is a compare-and-set)."""
+"""The reconciler thread: runs core.jobs.resend (and the originals' retention) every
+RECONCILE_INTERVAL_SECONDS in each worker's main process. Several replicas are safe (SKIP
+LOCKED, and the claim is a compare-and-set)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,25 @@ import threading
 from core.db import make_sync_sessions
 from core.jobs.dispatch import JobPublisher
 from core.jobs.resend import resend_stale_jobs
+from core.jobs.retention import purge_expired_originals
 from core.jobs.store import JobStore
 from core.settings import Settings
+from core.storage import make_storage
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
 
 
 def _loop(settings: Settings) -> None:
-    jobs = JobStore(make_sync_sessions(settings), settings.lease_seconds)
+    sessions = make_sync_sessions(settings)
+    jobs = JobStore(sessions, settings.lease_seconds)
     publisher = JobPublisher(settings, name="reelforge-reconciler")
+    storage = make_storage(settings)
     while not _stop.wait(settings.reconcile_interval_seconds):
         try:
             resend_stale_jobs(jobs, publisher, settings)
-        except Exception:  # DB or broker down: try again next round
+            purge_expired_originals(sessions, storage, settings.original_retention_seconds)
+        except Exception:  # DB, broker or storage down: try again next round
             log.exception("reconciler round failed")
 
 

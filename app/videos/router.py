@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from app.deps import (
     CurrentUser,
+    DatabaseDep,
     OptionalUser,
     PublisherDep,
     SessionDep,
@@ -66,6 +67,7 @@ async def upload_video(
     settings: SettingsDep,
     admission: AdmissionDep,
     slots: UploadSlotsDep,
+    database: DatabaseDep,
     publisher: PublisherDep,
     idempotency_key: Annotated[
         str | None,
@@ -74,12 +76,13 @@ async def upload_video(
 ) -> JSONResponse:
     key = idempotency.validated(idempotency_key)
     await admission.check()  # before reading a byte of the body
+    await service.check_quotas(database, settings, user)
     started = time.perf_counter()
     async with slots.hold(user.id):
         upload = await receive_video_upload(request, storage, settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
-    body = await service.accept_upload(session, storage, publisher, user, upload, key)
+    body = await service.accept_upload(session, storage, publisher, settings, user, upload, key)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url}
     )

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.metrics import JOBS_CREATED
 from app.pagination import Page
-from app.videos import idempotency
+from app.videos import idempotency, quotas
 from app.videos.schemas import UploadAccepted, Variant, VideoDetail, VideoSummary, file_url
 from app.videos.upload import ReceivedUpload
-from core.db import after_commit, after_rollback
+from core.db import Database, after_commit, after_rollback
 from core.jobs import lifecycle
 from core.jobs.dispatch import JobPublisher
 from core.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
+from core.settings import Settings
 from core.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ async def accept_upload(
     session: AsyncSession,
     storage: Storage,
     publisher: JobPublisher,
+    settings: Settings,
     owner: User,
     upload: ReceivedUpload,
     idempotency_key: str | None = None,
@@ -44,6 +46,7 @@ async def accept_upload(
     if idempotency_key and (existing := await idempotency.find(session, owner.id, idempotency_key)):
         after_commit(session, drop_upload)
         return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
+    quotas.enforce(settings, await quotas.usage(session, owner.id), upload.size)
     try:
         async with session.begin_nested():
             original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
@@ -72,6 +75,13 @@ async def accept_upload(
     JOBS_CREATED.inc()
     log.info("video %s accepted: %d bytes, %s", video.id, upload.size, upload.content_type)
     return accepted
+
+
+async def check_quotas(database: Database, settings: Settings, user: User) -> None:
+    """Before the body is read, in a short session of its own (none is held while it streams)."""
+    async with database.sessions() as session:
+        used = await quotas.usage(session, user.id)
+    quotas.enforce(settings, used)
 
 
 async def list_videos(session: AsyncSession, owner: User, page: Page) -> tuple[list[Video], int]:
@@ -180,6 +190,8 @@ async def _stored_file(
     if not public_variant and (user is None or user.id != video.owner_id):
         raise NotFound(NOT_FOUND)  # never 403 here: ids must not be enumerable
     if variant == "original":
+        if video.original_purged_at is not None:
+            raise NotFound("The original was deleted after processing (retention policy)")
         return StoredFile(
             video.original_key, video.original_content_type, f"video-{video.id}-original"
         )

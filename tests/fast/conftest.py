@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +115,6 @@ def storage(settings: Settings) -> LocalStorage:
 def publisher(settings: Settings) -> JobPublisher:
     """The real publisher on Celery's filesystem broker: a sent job is a file in the queue."""
     return JobPublisher(settings, name="reelforge-fast-tests")
-
-
-def unit_of_work(database: Database):  # type: ignore[no-untyped-def]
-    """`async with unit_of_work(db) as session:` — the request scope as FastAPI drives it."""
-    return asynccontextmanager(database.session_scope)()
 
 
 def queued_messages(settings: Settings) -> list[str]:

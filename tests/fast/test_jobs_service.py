@@ -13,7 +13,7 @@ from core.jobs.dispatch import JobPublisher
 from core.models import User, Video, VideoStatus
 from core.settings import Settings
 from core.storage.local import LocalStorage
-from tests.fast.conftest import queued_messages, unit_of_work
+from tests.fast.conftest import queued_messages
 
 pytestmark = pytest.mark.anyio
 ORIGINAL = lifecycle.StoredOriginal("originals/x/original", "video/mp4", 10)
@@ -29,7 +29,7 @@ async def _user(session: AsyncSession) -> User:
 async def test_a_new_job_is_queued_and_sent_once_the_transaction_commits(
     database: Database, publisher: JobPublisher, settings: Settings
 ) -> None:
-    async with unit_of_work(database) as session:
+    async with database.session_scope() as session:
         video = await lifecycle.add_job(session, (await _user(session)).id, "t", ORIGINAL)
         lifecycle.enqueue_job(session, publisher, video)
         assert video.status == VideoStatus.queued and video.attempts == 0
@@ -42,7 +42,7 @@ async def test_nothing_is_sent_when_the_transaction_rolls_back(
     database: Database, publisher: JobPublisher, settings: Settings
 ) -> None:
     with pytest.raises(RuntimeError):
-        async with unit_of_work(database) as session:
+        async with database.session_scope() as session:
             video = await lifecycle.add_job(session, (await _user(session)).id, "t", ORIGINAL)
             lifecycle.enqueue_job(session, publisher, video)
             raise RuntimeError("the handler failed after creating the job")
@@ -55,7 +55,7 @@ async def test_cancel_deletes_an_unpublished_job_and_its_files_after_commit(
     writer = storage.open_writer(ORIGINAL.key)
     await writer.write(b"bytes")
     await writer.commit()
-    async with unit_of_work(database) as session:
+    async with database.session_scope() as session:
         video = await lifecycle.add_job(session, (await _user(session)).id, "t", ORIGINAL)
         assert await lifecycle.cancel_job(session, storage, video.id)
         assert storage.exists_sync(ORIGINAL.key)  # still there until the delete commits
@@ -73,7 +73,7 @@ async def test_cancel_refuses_a_published_video(
 
 
 async def test_backlog_counts_queued_and_processing(database: Database) -> None:
-    async with unit_of_work(database) as session:
+    async with database.session_scope() as session:
         owner = await _user(session)
         for _ in range(3):
             await lifecycle.add_job(session, owner.id, "t", ORIGINAL)

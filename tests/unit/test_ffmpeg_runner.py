@@ -63,7 +63,9 @@ def test_crash_by_signal_is_transient_and_error_exit_is_permanent() -> None:
     assert not crashed.value.permanent and "signal 11" in crashed.value.reason
     with pytest.raises(FFmpegFailed) as failed:
         run(["sh", "-c", "echo 'Invalid data found' >&2; exit 1"], timeout=10)
-    assert failed.value.permanent and failed.value.reason == "FFmpeg failed: Invalid data found"
+    assert failed.value.permanent
+    assert failed.value.reason == "FFmpeg failed to decode or encode this video"  # fixed text
+    assert failed.value.detail == "Invalid data found"  # stderr: for the log only
 
 
 def test_resource_limits_apply_to_the_child() -> None:

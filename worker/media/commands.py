@@ -104,13 +104,21 @@ def output_fps(source_fps: float, profile: OutputProfile) -> int:
 
 
 def transcode_args(
-    ffmpeg: str, src: Path, dest: Path, profile: OutputProfile, source_fps: float
+    ffmpeg: str,
+    src: Path,
+    dest: Path,
+    profile: OutputProfile,
+    source_fps: float,
+    stream_index: int | None = None,
 ) -> list[str]:
-    """intro + (first `max_seconds`, fitted to the frame, audio dropped) + outro → H.264 MP4."""
+    """intro + (first `max_seconds`, fitted to the frame, audio dropped) + outro → H.264 MP4.
+    `stream_index`: exactly the stream the probe accepted (never "the first video stream",
+    which may be a huge attached picture the limits were not checked on)."""
     fps = output_fps(source_fps, profile)
-    main = ffmpeg_python.input(
+    source = ffmpeg_python.input(
         "file:" + str(src), t=profile.max_seconds, **UNTRUSTED_INPUT_OPTIONS
-    ).video
+    )
+    main = source.video if stream_index is None else source[str(stream_index)]
     bumper = _bumper(profile, fps).split()  # one rendered card, shown as intro and outro
     joined = ffmpeg_python.concat(bumper[0], _fitted(main, profile, fps), bumper[1], v=1, a=0)
     out = ffmpeg_python.output(
@@ -130,11 +138,17 @@ def transcode_args(
 
 
 def thumbnail_args(
-    ffmpeg: str, src: Path, dest: Path, profile: OutputProfile, at_seconds: float
+    ffmpeg: str,
+    src: Path,
+    dest: Path,
+    profile: OutputProfile,
+    at_seconds: float,
+    stream_index: int | None = None,
 ) -> list[str]:
+    stream = ["-map", f"0:{stream_index}"] if stream_index is not None else []
     return [
         ffmpeg, *GLOBAL_ARGS,
         "-ss", f"{at_seconds:.3f}", *_flags(UNTRUSTED_INPUT_OPTIONS), "-i", "file:" + str(src),
-        "-frames:v", "1", "-an", "-vf", _render(fit_filter(profile)), "-q:v", "3",
+        *stream, "-frames:v", "1", "-an", "-vf", _render(fit_filter(profile)), "-q:v", "3",
         "-f", "image2", "file:" + str(dest),
     ]  # fmt: skip

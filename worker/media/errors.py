@@ -4,13 +4,15 @@ from __future__ import annotations
 
 
 class MediaError(Exception):
-    """A media step failed. `permanent`: the input is at fault and retrying cannot help."""
+    """A media step failed. `reason` is a fixed, human sentence a user may read; `detail` (e.g.
+    FFmpeg's stderr) is for the logs only. `permanent`: retrying cannot help."""
 
     permanent = True
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 class InputRejected(MediaError):
@@ -22,8 +24,8 @@ class FFmpegFailed(MediaError):
     """An FFmpeg or ffprobe process failed: an error exit or our timeout (permanent), or a
     signal we did not send — a crash or the OOM killer — which may pass (transient)."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, permanent: bool, detail: str = "") -> None:
+        super().__init__(reason, detail)
         self.permanent = permanent
 
 

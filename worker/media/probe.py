@@ -25,6 +25,7 @@ class MediaInfo:
     width: int
     height: int
     fps: float
+    stream_index: int = 0  # the stream the limits were checked on: the only one decoded
 
 
 def _rate(value: str | None) -> float:
@@ -42,7 +43,7 @@ def probe(
         result = run(probe_args(ffprobe, path), timeout=timeout, limits=limits)
     except FFmpegFailed as exc:
         raise InputRejected(
-            "The file is not a readable video (unsupported or corrupt container)"
+            "The file is not a readable video (unsupported or corrupt container)", exc.detail
         ) from exc
     try:
         data: dict[str, Any] = json.loads(result.stdout or "{}")
@@ -109,7 +110,8 @@ def accept(probe_data: dict[str, Any], settings: Settings) -> MediaInfo:
     frames = _frame_count(video, duration, fps)
     if frames > settings.max_input_frames:
         raise _reject(f"Too many frames ({frames}; the limit is {settings.max_input_frames})")
-    return MediaInfo(format_name, duration, width, height, fps)
+    index = int(video.get("index", 0))
+    return MediaInfo(format_name, duration, width, height, fps, index)
 
 
 def _frame_count(video: dict[str, Any], duration: float, fps: float) -> int:

@@ -111,7 +111,9 @@ def run(
         raise FFmpegFailed(f"FFmpeg crashed (signal {-code})", permanent=False)
     if code != 0:
         last = tail[-1] if tail else f"exit code {code}"
-        raise FFmpegFailed(f"FFmpeg failed: {last}"[:500], permanent=True)
+        raise FFmpegFailed(
+            "FFmpeg failed to decode or encode this video", permanent=True, detail=last[:500]
+        )
     return RunResult(stdout="\n".join(stdout), stderr_tail=stderr_tail)
 
 

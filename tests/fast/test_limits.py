@@ -1,0 +1,118 @@
+"""Limits that keep one client from taking everybody's share: failed logins per account, auth
+limits per IP (a token buys no extra guesses), upload slots, upload pacing, per-user quotas."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.auth.throttle import LoginThrottle, get_login_throttle
+from app.errors import RequestTimeout, ServiceUnavailable, TooManyRequests
+from app.videos.pacing import paced
+from app.videos.slots import UploadSlots
+from core.settings import Settings
+from tests.fast.conftest import queued_messages
+from tests.fast.test_api import MP4, PASSWORD, _token, _upload
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_failed_logins_lock_the_account_not_the_client(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    throttle = LoginThrottle(settings.model_copy(update={"login_failures_per_account": "3/minute"}))
+    app.dependency_overrides[get_login_throttle] = lambda: throttle
+    await _token(client)
+    wrong = {"email": "ada@example.com", "password": "not-the-password"}
+    codes = [(await client.post("/api/auth/login", json=wrong)).status_code for _ in range(3)]
+    assert codes == [401, 401, 401]
+    right = await client.post("/api/auth/login", json={**wrong, "password": PASSWORD})
+    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
+    assert right.json() == {"detail": "Too many failed logins for this account; try again later"}
+    await _token(client, "eve@example.com")  # other accounts are not affected
+
+
+async def test_auth_limits_are_per_ip_whatever_token_is_sent(
+    settings: Settings, app_database
+) -> None:  # type: ignore[no-untyped-def]
+    from app.deps import get_database
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"rate_limit_auth": "3/minute"}))
+    app.dependency_overrides[get_database] = lambda: app_database
+    app.dependency_overrides[get_login_throttle] = lambda: LoginThrottle(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        body = {"email": "x@example.com", "password": "guess"}
+        codes = []
+        for token in ("a", "b", "c", "d"):
+            headers = {"Authorization": f"Bearer {token}"}
+            codes.append(
+                (await client.post("/api/auth/login", json=body, headers=headers)).status_code
+            )
+    assert codes == [401, 401, 401, 429]
+
+
+async def test_upload_slots_per_user_and_per_process() -> None:
+    slots = UploadSlots(per_process=3, per_user=2)
+    async with slots.hold(1), slots.hold(1):
+        with pytest.raises(TooManyRequests):
+            async with slots.hold(1):
+                pass
+        async with slots.hold(2):
+            with pytest.raises(ServiceUnavailable):
+                async with slots.hold(3):
+                    pass
+    assert slots.active == 0 and not slots.by_user
+    s3 = Settings(
+        storage_backend="s3", s3_part_bytes=8 * 2**20, s3_upload_memory_budget_bytes=64 * 2**20
+    )
+    assert UploadSlots.from_settings(s3).per_process == 8  # 64 MiB of part buffers
+
+
+async def _drip(count: int, every: float) -> AsyncIterator[bytes]:
+    for _ in range(count):
+        await asyncio.sleep(every)
+        yield b"x"
+
+
+async def test_a_drip_is_cut_even_though_it_never_stalls() -> None:
+    settings = Settings(upload_min_bytes_per_second=100, upload_rate_grace_seconds=0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(RequestTimeout, match="Upload too slow"):
+        async for _ in paced(_drip(1000, 0.05), settings):
+            pass
+    assert loop.time() - started < 2
+
+
+async def test_a_steady_upload_passes_and_the_deadline_holds() -> None:
+    fast = Settings(upload_min_bytes_per_second=10, upload_rate_grace_seconds=0.1)
+    assert [c async for c in paced(_drip(20, 0.005), fast)] == [b"x"] * 20
+    short = Settings(upload_min_bytes_per_second=0, upload_deadline_seconds=0.2)
+    with pytest.raises(RequestTimeout, match="longer than 0.2 s"):
+        async for _ in paced(_drip(100, 0.05), short):
+            pass
+
+
+async def test_queued_jobs_quota_is_429_and_stored_bytes_quota_is_507(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    settings.max_queued_jobs_per_user = 2
+    auth = await _token(client)
+    assert [(await _upload(client, auth)).status_code for _ in range(2)] == [202, 202]
+    third = await _upload(client, auth)
+    assert third.status_code == 429 and "2 videos waiting" in third.json()["detail"]
+    settings.max_queued_jobs_per_user = 0
+    settings.max_stored_bytes_per_user = 3 * len(MP4)  # room for three uploads
+    assert (await _upload(client, auth)).status_code == 202
+    over = await _upload(client, auth)
+    assert over.status_code == 507 and over.json()["detail"].startswith("Storage quota exceeded")
+    assert len(queued_messages(settings)) == 3  # nothing was sent for the refused ones
+    stored = [p for p in settings.resolved_storage_dir.rglob("*") if p.is_file()]
+    assert len(stored) == 3  # and nothing of theirs stayed in storage
