@@ -15,7 +15,8 @@ RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home /app reelforge \
  && mkdir -p /app/var /tmp/metrics && chown -R reelforge /app/var /tmp/metrics
 USER reelforge
-ENV GUNICORN_BIND=0.0.0.0:8000 FORWARDED_ALLOW_IPS=*
+# X-Forwarded-For is trusted only from FORWARDED_ALLOW_IPS (compose sets nginx's address).
+ENV GUNICORN_BIND=0.0.0.0:8000 FORWARDED_ALLOW_IPS=127.0.0.1
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status != 200)"

@@ -33,7 +33,7 @@ def serve(port: int) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     start_http_server(
-        port, addr=os.environ.get("WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry
+        port, addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"), registry=registry
     )
     log.info("worker metrics on :%d/metrics", port)
 

@@ -146,3 +146,27 @@ def test_the_fake_keeps_the_real_store_signatures() -> None:
         real = list(inspect.signature(getattr(JobStore, name)).parameters)
         fake = list(inspect.signature(getattr(FakeJobStore, name)).parameters)
         assert len(real) == len(fake), name
+
+
+def test_a_file_with_a_huge_cover_picture_is_processed_from_its_real_video(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    """An MP4 carrying an 8000×8000 cover picture beside the real 320×240 video: only the stream
+    the probe accepted is decoded, in the transcode and the thumbnail."""
+    import subprocess
+
+    picture, two = tmp_path / "big.png", tmp_path / "two-streams.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=8000x8000",
+                    "-frames:v", "1", str(picture)], check=True, timeout=60)  # fmt: skip
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(picture), "-i", str(clip), "-map", "0",
+                    "-map", "1:v", "-c", "copy", "-disposition:0", "attached_pic", str(two)],
+                   check=True, timeout=60)  # fmt: skip
+    jobs = FakeJobStore()
+    outcome = _run(tmp_path, storage, jobs, two)
+    assert outcome.kind == "processed", jobs.writes
+    processed, thumbnail, _ = jobs.last("complete")
+    from tests.media import ffprobe, video_stream
+
+    stream = video_stream(ffprobe(storage.local_path(processed)))
+    assert (stream["width"], stream["height"]) == (1280, 720)
+    assert storage.local_path(thumbnail).stat().st_size < 2_000_000  # a frame, not the picture

@@ -126,3 +126,48 @@ def test_hostile_requests_get_clean_4xx(make_stack: MakeStack, clip_small: Path)
         assert "detail" in response.json() or expected == 202
     for path in stack.storage_dir.rglob("*"):
         assert "passwd" not in str(path) and "evil" not in path.name
+
+
+def test_a_dripping_upload_is_cut_with_408_and_leaves_nothing(make_stack: MakeStack) -> None:
+    """One byte every 0.4 s never stalls, so a per-read timeout never fires: the app's minimum
+    average rate must cut it, and free the upload slot."""
+    import select
+    import socket
+    import time
+
+    stack = make_stack(worker=False, UPLOAD_MIN_BYTES_PER_SECOND="1024",
+                       UPLOAD_RATE_GRACE_SECONDS="2")  # fmt: skip
+    api = Api(stack.base_url)
+    auth = api.user()
+    head = (
+        b'--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nslow\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="video_file"; filename="a.mp4"\r\n\r\n' + FTYP
+    )
+    request = (
+        f"POST /api/videos/upload HTTP/1.1\r\nHost: test\r\nAuthorization: {auth['Authorization']}"
+        f"\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", int(stack.base_url.rsplit(":", 1)[1]))) as sock:
+        sock.sendall(request + head)
+        answer = b""
+        while time.monotonic() - started < 30 and b"\r\n\r\n" not in answer:
+            if select.select([sock], [], [], 0.4)[0]:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            else:
+                try:
+                    sock.sendall(b"\x00")  # the drip
+                except OSError:
+                    break
+    elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"Upload too slow" in answer and elapsed < 10, elapsed
+    assert not any(p.is_file() for p in stack.storage_dir.rglob("*"))
+    # The slot was released: the same user uploads again at once.
+    assert (
+        api.upload(auth, Path(__file__).parents[1] / "fixtures" / "crashing_ffmpeg.sh").status_code
+        == 415
+    )

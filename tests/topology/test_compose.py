@@ -20,6 +20,13 @@ COMPOSE_FILES = [REPO / "docker-compose.yml", REPO / "docker" / "compose.api.yml
                  REPO / "docker" / "compose.worker.yml"]  # fmt: skip
 REQUIRED_ENV = {
     "JWT_SECRET": "x" * 32,
+    "POSTGRES_PASSWORD": "pg-secret",
+    "MINIO_ROOT_USER": "root",
+    "MINIO_ROOT_PASSWORD": "root-secret",
+    "S3_ACCESS_KEY_ID": "app",
+    "S3_SECRET_ACCESS_KEY": "app-secret",
+    "GRAFANA_ADMIN_PASSWORD": "g-secret",
+    "FLOWER_BASIC_AUTH": "ops:f-secret",
     "DATABASE_URL": "postgresql+asyncpg://u:p@db:5432/reelforge",
     "CELERY_BROKER_URL": "redis://redis:6379/0",
     "S3_BUCKET": "reelforge",
@@ -71,3 +78,60 @@ def test_redis_is_durable_and_never_evicts_jobs() -> None:
     redis = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["redis"]
     command = " ".join(redis["command"])
     assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command
+
+
+SECRETS = ("JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
+           "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "GRAFANA_ADMIN_PASSWORD", "FLOWER_BASIC_AUTH")  # fmt: skip
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda p: p.name)
+def test_no_secret_has_a_default_and_each_is_required(path: Path) -> None:
+    import re
+
+    text = path.read_text()
+    for name in SECRETS:
+        assert not re.search(rf"\$\{{{name}:-[^}}]", text), f"{name} has a default in {path.name}"
+    binary = require_binary("docker-compose")
+    env = {k: v for k, v in {**os.environ, **REQUIRED_ENV}.items() if k not in SECRETS}
+    env["COMPOSE_PROFILES"] = "monitoring"
+    result = subprocess.run([binary, "-f", str(path), "config", "-q"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    uses = [name for name in SECRETS if "${" + name in text]
+    if any(f"${{{name}:?" in text for name in uses):
+        assert result.returncode != 0, f"{path.name} started without its secrets"
+
+
+def _published(path: Path) -> dict[str, list[str]]:
+    """service -> its published ports as compose renders them (defaults applied)."""
+    binary = require_binary("docker-compose")
+    env = {**os.environ, **REQUIRED_ENV, "COMPOSE_PROFILES": "monitoring,migrate"}
+    rendered = subprocess.run([binary, "-f", str(path), "config"], env=env, capture_output=True,
+                              text=True, timeout=60, check=True).stdout  # fmt: skip
+    services = yaml.safe_load(rendered)["services"]
+    out: dict[str, list[str]] = {}
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            host_ip = port.get("host_ip", "") if isinstance(port, dict) else str(port)
+            out.setdefault(name, []).append(host_ip)
+    return out
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda p: p.name)
+def test_only_nginx_listens_on_all_interfaces(path: Path) -> None:
+    for service, host_ips in _published(path).items():
+        if service == "nginx":
+            continue
+        for host_ip in host_ips:
+            assert host_ip.startswith("127.0.0.1"), (path.name, service, host_ip)
+
+
+def test_monitoring_tools_need_credentials() -> None:
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GRAFANA_ADMIN_PASSWORD:?" in grafana["GF_SECURITY_ADMIN_PASSWORD"]
+    assert any(
+        "--basic-auth=${FLOWER_BASIC_AUTH:?" in part for part in services["flower"]["command"]
+    )
+    app_env = services["api"]["environment"]
+    assert "MINIO_ROOT" not in str(app_env), "the app must use the bucket-scoped key, not root"

@@ -88,3 +88,14 @@ def test_thumbnail_is_one_fitted_jpeg_frame() -> None:
     assert _value_after(args, "-ss") == "1.500" and _value_after(args, "-frames:v") == "1"
     assert "pad=1280:720" in _value_after(args, "-vf")
     assert args[-1] == "file:/work/t.jpg"
+
+
+def test_the_probed_stream_is_mapped_in_transcode_and_thumbnail() -> None:
+    """Never "the first video stream": that may be a cover picture no limit was checked on."""
+    transcode = transcode_args("ffmpeg", SRC, DEST, PROFILE, 30, stream_index=1)
+    inputs = [transcode[i + 1] for i, arg in enumerate(transcode) if arg == "-i"]
+    upload = inputs.index("file:/work/in")  # the generated card is another input
+    graph = _value_after(transcode, "-filter_complex")
+    assert graph.count(f"[{upload}:1]") == 1 and f"[{upload}:v]" not in graph
+    thumb = thumbnail_args("ffmpeg", SRC, Path("/work/t.jpg"), PROFILE, 1.0, stream_index=1)
+    assert _value_after(thumb, "-map") == "0:1"

@@ -48,3 +48,14 @@ def test_cover_art_is_not_a_video_stream() -> None:
     data = _probe(disposition={"attached_pic": 1})
     with pytest.raises(InputRejected, match="No video stream found"):
         accept(data, SETTINGS)
+
+
+def test_the_accepted_stream_index_is_the_one_checked_not_a_cover_picture_before_it() -> None:
+    cover = {"index": 0, "codec_type": "video", "width": 8000, "height": 8000,
+             "disposition": {"attached_pic": 1}}  # fmt: skip
+    real = {"index": 1, "codec_type": "video", "width": 640, "height": 360,
+            "avg_frame_rate": "25/1"}  # fmt: skip
+    data = {"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "3"},
+            "streams": [cover, real]}  # fmt: skip
+    info = accept(data, SETTINGS)
+    assert (info.stream_index, info.width, info.height) == (1, 640, 360)
