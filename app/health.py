@@ -8,11 +8,13 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import anyio
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep, StorageDep
@@ -26,13 +28,27 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 1.0
 
 
+class CheckOut(BaseModel):
+    status: Literal["ok", "error"]
+    error: str | None = None
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, CheckOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
 @router.get("/", response_class=PlainTextResponse, include_in_schema=False)
 @exempt
 async def root(request: Request) -> str:
     return "Healthcheck OK - reelforge"
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut)
 @exempt
 async def health(request: Request) -> dict[str, str]:
     return {"status": "ok"}
@@ -93,7 +109,11 @@ async def _run(check: Callable[[_Deps], Awaitable[None]], deps: _Deps) -> dict[s
         return {"status": "error", "error": "unavailable"}
 
 
-@router.get("/ready", responses={503: {"description": "At least one dependency is unusable"}})
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "At least one dependency is unusable"}},
+)
 @exempt
 async def ready(
     request: Request, settings: SettingsDep, database: DatabaseDep, storage: StorageDep

@@ -1,9 +1,14 @@
-"""HTTP hygiene for every response: `X-Content-Type-Options: nosniff`, and paths with a
-trailing slash served as the same route — never a redirect, whose absolute URL would be built
-from whatever Host header the client sent."""
+"""HTTP hygiene for every response: `X-Content-Type-Options: nosniff`; paths with a trailing
+slash served as the same route — never a redirect, whose absolute URL would be built from
+whatever Host header the client sent; and a 405 whose `Allow` lists every method of the path
+(Starlette's names only the first route that matched it)."""
 
 from __future__ import annotations
 
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
@@ -28,3 +33,26 @@ class HygieneMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def install_method_not_allowed(app: FastAPI, routers: list[APIRouter]) -> None:
+    from fastapi.exception_handlers import http_exception_handler
+
+    routes = [route for router in routers for route in router.routes]
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 405:
+            return await http_exception_handler(request, exc)  # type: ignore[return-value]
+        allowed: set[str] = set()
+        for route in routes:
+            match, _ = route.matches({**request.scope, "method": "GET"})
+            if match != Match.NONE:
+                allowed |= set(getattr(route, "methods", None) or ())
+        return JSONResponse(
+            {"detail": "Method Not Allowed"},
+            status_code=405,
+            headers={"Allow": ", ".join(sorted(allowed))},
+        )
+
+    app.add_exception_handler(StarletteHTTPException, handler)

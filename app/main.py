@@ -11,9 +11,10 @@ from app.auth.router import router as auth_router
 from app.auth.throttle import LoginThrottle
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.hygiene import HygieneMiddleware
+from app.hygiene import HygieneMiddleware, install_method_not_allowed
 from app.metrics import MetricsMiddleware
 from app.metrics import router as metrics_router
+from app.openapi import everywhere
 from app.public.router import router as public_router
 from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Upload a video, get 202 at once; Celery workers trim, letterbox and brand it.",
         lifespan=lifespan,
         dependencies=[Depends(enforce_rate_limit)],
-        redirect_slashes=False,  # HygieneMiddleware serves "/x/" as "/x" instead
+        redirect_slashes=False,
+        responses=everywhere(),  # HygieneMiddleware serves "/x/" as "/x" instead
         docs_url="/docs" if settings.api_docs_enabled else None,
         redoc_url="/redoc" if settings.api_docs_enabled else None,
         openapi_url="/openapi.json" if settings.api_docs_enabled else None,
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)
+    install_method_not_allowed(app, routers)
     return app
 
 

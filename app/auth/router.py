@@ -8,12 +8,15 @@ from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
 from app.auth.throttle import LoginThrottleDep
 from app.deps import SessionDep, SettingsDep
+from app.openapi import errors
 from app.ratelimit import limit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut, responses=errors(400)
+)
 @limit("auth")
 async def signup(
     request: Request,
@@ -25,7 +28,7 @@ async def signup(
     return UserOut.model_validate(user, from_attributes=True)
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut, responses=errors(400, 401))
 @limit("auth")
 async def login(
     request: Request,

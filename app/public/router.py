@@ -7,16 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.openapi import TOTAL_COUNT, errors, with_headers
 from app.pagination import PageDep, RankingPageDep, set_total
 from app.params import NO_NUL, VideoId
 from app.public import service
 from app.public.schemas import PublicVideo, RankingEntry, VoteRegistered
 
 router = APIRouter(prefix="/api/public", tags=["public"])
-_ERR = {"content": {"application/json": {"example": {"detail": "message"}}}}
 
 
-@router.get("/videos", response_model=list[PublicVideo])
+@router.get(
+    "/videos",
+    response_model=list[PublicVideo],
+    responses={200: with_headers(None, TOTAL_COUNT), **errors(400)},
+)
 async def public_videos(
     session: SessionDep, page: PageDep, response: Response
 ) -> list[PublicVideo]:
@@ -26,14 +30,18 @@ async def public_videos(
 
 
 @router.post(
-    "/videos/{video_id}/vote", response_model=VoteRegistered, responses={400: _ERR, 404: _ERR}
+    "/videos/{video_id:int}/vote", response_model=VoteRegistered, responses=errors(400, 401, 404)
 )
 async def vote(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VoteRegistered:
     await service.vote(session, user, video_id)
     return VoteRegistered()
 
 
-@router.get("/rankings", response_model=list[RankingEntry], responses={400: _ERR})
+@router.get(
+    "/rankings",
+    response_model=list[RankingEntry],
+    responses={200: with_headers(None, TOTAL_COUNT), **errors(400)},
+)
 async def rankings(
     session: SessionDep,
     page: RankingPageDep,

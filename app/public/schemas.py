@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
-from app.videos.schemas import _Timestamps
+from app.videos.schemas import UtcDateTime
 
 
-class PublicVideo(_Timestamps):
+class PublicVideo(BaseModel):
     video_id: int
     id: int
     title: str
-    uploaded_at: datetime
+    uploaded_at: UtcDateTime
     processed_url: str | None
     thumbnail_url: str | None
     owner_name: str

@@ -19,6 +19,7 @@ from app.deps import (
     StorageDep,
 )
 from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
+from app.openapi import LOCATION, TOTAL_COUNT, errors, with_headers
 from app.pagination import PageDep, set_total
 from app.params import VideoId
 from app.ratelimit import limit
@@ -30,7 +31,8 @@ from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
-_ERR = {"content": {"application/json": {"example": {"detail": "message"}}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_FILE = {"content": {t: _BINARY for t in ("video/mp4", "image/jpeg", "application/octet-stream")}}
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -55,7 +57,10 @@ _UPLOAD_BODY = {
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadAccepted,
     openapi_extra=_UPLOAD_BODY,
-    responses={400: _ERR, 401: _ERR, 413: _ERR, 415: _ERR, 422: _ERR, 503: _ERR, 507: _ERR},
+    responses={
+        202: with_headers(UploadAccepted, LOCATION, "Accepted: the job is queued"),
+        **errors(400, 401, 408, 413, 415, 422, 429, 503, 507),
+    },
     summary="Stream a video to storage and queue it for processing",
 )
 @limit("upload")
@@ -71,7 +76,10 @@ async def upload_video(
     publisher: PublisherDep,
     idempotency_key: Annotated[
         str | None,
-        Header(description="Retry-safe uploads: same key + same upload within 24 h = same job"),
+        Header(
+            description="Retry-safe uploads: same key + same upload within 24 h = same job",
+            json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"},
+        ),
     ] = None,
 ) -> JSONResponse:
     key = idempotency.validated(idempotency_key)
@@ -88,7 +96,11 @@ async def upload_video(
     )
 
 
-@router.get("", response_model=list[VideoSummary])
+@router.get(
+    "",
+    response_model=list[VideoSummary],
+    responses={200: with_headers(None, TOTAL_COUNT), **errors(400, 401)},
+)
 async def list_videos(
     user: CurrentUser, session: SessionDep, page: PageDep, response: Response
 ) -> list[VideoSummary]:
@@ -97,15 +109,13 @@ async def list_videos(
     return [service.summary(v) for v in videos]
 
 
-@router.get("/{video_id}", response_model=VideoDetail, responses={403: _ERR, 404: _ERR})
+@router.get("/{video_id:int}", response_model=VideoDetail, responses=errors(401, 403, 404))
 async def get_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
     video = await service.get_owned_video(session, user, video_id)
     return await service.detail(session, video)
 
 
-@router.delete(
-    "/{video_id}", response_model=VideoDeleted, responses={400: _ERR, 403: _ERR, 404: _ERR}
-)
+@router.delete("/{video_id:int}", response_model=VideoDeleted, responses=errors(400, 401, 403, 404))
 async def delete_video(
     video_id: VideoId, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> VideoDeleted:
@@ -114,7 +124,7 @@ async def delete_video(
 
 
 @router.post(
-    "/{video_id}/publish", response_model=VideoDetail, responses={403: _ERR, 404: _ERR, 409: _ERR}
+    "/{video_id:int}/publish", response_model=VideoDetail, responses=errors(401, 403, 404, 409)
 )
 async def publish_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
     video = await service.publish_video(session, user, video_id)
@@ -122,14 +132,21 @@ async def publish_video(video_id: VideoId, user: CurrentUser, session: SessionDe
 
 
 @router.get(
-    "/{video_id}/file",
+    "/{video_id:int}/file",
     response_class=FileResponse,
     responses={
-        403: _ERR,
-        404: _ERR,
-        206: {"description": "Partial content (Range)"},
-        307: {"description": "Redirect to a presigned URL (S3 storage)"},
+        200: {"description": "The file", **_FILE},
+        206: {"description": "Partial content (Range)", **_FILE},
+        307: {
+            "description": "Redirect to a presigned URL (S3 storage)",
+            "headers": {
+                "Location": {"description": "The presigned URL", "schema": {"type": "string"}}
+            },
+        },
+        **errors(404),
     },
+    # A token is optional: published videos' processed file and thumbnail are public.
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
     summary="Download the original, processed video or thumbnail (supports Range)",
 )
 async def download_file(

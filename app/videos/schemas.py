@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, field_serializer
+from pydantic import AfterValidator, BaseModel
 
 from core.models import VideoStatus, as_utc
 
@@ -16,10 +16,9 @@ def file_url(video_id: int, variant: Variant) -> str:
     return f"/api/videos/{video_id}/file?variant={variant}"
 
 
-class _Timestamps(BaseModel):
-    @field_serializer("*", when_used="json")
-    def _utc(self, value: object) -> object:
-        return as_utc(value).isoformat() if isinstance(value, datetime) else value
+# Every time in a response is UTC with its offset (SQLite hands back naive datetimes). A type,
+# not a serializer over "*": the schema keeps `format: date-time` and every field's type.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class UploadAccepted(BaseModel):
@@ -30,13 +29,13 @@ class UploadAccepted(BaseModel):
     status_url: str
 
 
-class VideoSummary(_Timestamps):
+class VideoSummary(BaseModel):
     video_id: int
     title: str
     status: VideoStatus
     progress: int
-    uploaded_at: datetime
-    processed_at: datetime | None
+    uploaded_at: UtcDateTime
+    processed_at: UtcDateTime | None
     processed_url: str | None
 
 
