@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from core.request_id import current_request_id
@@ -118,23 +118,17 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _is_connection_failure(exc: DBAPIError) -> bool:
-    if isinstance(exc.orig, ValueError):  # a value the driver refused before sending it
-        return False
-    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-
-
 def _database_error(unavailable: Callable[[Request, Exception], Awaitable[JSONResponse]]):  # type: ignore[no-untyped-def]
-    """Only connection-class failures are 503; bad values are 400, conflicts 409."""
+    """A value the database refused is the request's fault (400; a conflict 409) — never
+    "database unavailable". Everything else from the driver (refused or dropped connections,
+    a server starting up or shutting down, timeouts) is 503 with Retry-After."""
 
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DBAPIError)
         if isinstance(exc, IntegrityError):
             return JSONResponse({"detail": "Conflicts with existing data"}, status_code=409)
-        if isinstance(exc, DataError) or not _is_connection_failure(exc):
-            if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
-                return JSONResponse({"detail": "A value is out of range or malformed"}, 400)
-            return await _internal_error(request, exc)
+        if isinstance(exc, DataError) or isinstance(exc.orig, ValueError):
+            return JSONResponse({"detail": "A value is out of range or malformed"}, 400)
         return await unavailable(request, exc)
 
     return handler
@@ -147,7 +141,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     database_unavailable = _unavailable("Database", retry_after=2)
     app.add_exception_handler(DBAPIError, _database_error(database_unavailable))
-    for error in (PoolTimeoutError, ConnectionError):
+    # The driver can also raise plain OS errors while (re)connecting: refused, reset, timed out.
+    for error in (PoolTimeoutError, ConnectionError, OSError, TimeoutError):
         app.add_exception_handler(error, database_unavailable)
     app.add_exception_handler(StorageError, _unavailable("Storage", retry_after=5))
     app.add_exception_handler(Exception, _internal_error)

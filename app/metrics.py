@@ -76,7 +76,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            matched = scope.get("route")
+            route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
             if route != "/metrics":
                 HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
                 HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)

@@ -134,6 +134,8 @@ class Stack:
         else:
             cmd = [str(VENV_BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1",
                    "--port", str(self.port)]  # fmt: skip
+            if not self.edge:  # no proxy in front: no client may set X-Forwarded-For
+                cmd.append("--no-proxy-headers")
             extra = {}
         env = self.tier_env("api", FORWARDED_ALLOW_IPS="127.0.0.1", **extra)
         self._start("api", cmd, env)

@@ -201,3 +201,28 @@ async def test_users_and_videos_never_get_a_deleted_id_back(app_database: Databa
         session.add(second)
         await session.commit()
         assert second.id > old_id
+
+
+async def test_publish_racing_a_delete_is_404_not_a_stale_data_500(
+    client: httpx.AsyncClient, app_database: Database
+) -> None:
+    from sqlalchemy import delete
+
+    from app.errors import NotFound
+    from app.videos import service
+
+    auth = await _token(client)
+    video_id = (await _upload(client, auth)).json()["video_id"]
+    async with app_database.sessions() as session:
+        video = await session.get(Video, video_id)
+        assert video is not None
+        video.status = VideoStatus.processed
+        await session.commit()
+        owner = await session.get(User, video.owner_id)
+        assert owner is not None
+        await service.get_owned_video(session, owner, video_id)  # loaded: the race window opens
+        async with app_database.sessions() as other:  # a concurrent delete commits
+            await other.execute(delete(Video).where(Video.id == video_id))
+            await other.commit()
+        with pytest.raises(NotFound):
+            await service.publish_video(session, owner, video_id)
