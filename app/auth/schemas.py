@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email_validator
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field
 
 from app.auth.security import MAX_PASSWORD_BYTES
 from app.params import text_field
@@ -26,14 +26,6 @@ class SignupRequest(BaseModel):
     password2: str = Field(max_length=MAX_PASSWORD_BYTES)
     city: str | None = text_field(default=None, max_length=100)
     country: str | None = text_field(default=None, max_length=100)
-
-    @field_validator("password1")
-    @classmethod
-    def _fits_bcrypt(cls, value: str) -> str:
-        """bcrypt reads 72 bytes; a longer password would be cut silently, so it is refused."""
-        if len(value.encode()) > MAX_PASSWORD_BYTES:
-            raise ValueError(f"Password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
-        return value
 
 
 class UserOut(BaseModel):

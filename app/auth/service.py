@@ -8,7 +8,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
-from app.auth.security import create_access_token, hash_password, verify_password
+from app.auth.security import (
+    MAX_PASSWORD_BYTES,
+    create_access_token,
+    hash_password,
+    verify_password,
+)
 from app.auth.throttle import LoginThrottle
 from app.errors import BadRequest, Unauthorized
 from core.db import release_connection
@@ -29,6 +34,9 @@ async def _hash_for_unknown_email(settings: Settings) -> str:
 async def signup(session: AsyncSession, data: SignupRequest, settings: Settings) -> User:
     if data.password1 != data.password2:
         raise BadRequest("Passwords do not match")
+    if len(data.password1.encode()) > MAX_PASSWORD_BYTES:  # bcrypt would cut it silently
+        # A 400 like the other password rules: JSON Schema counts characters, not bytes.
+        raise BadRequest(f"Password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
     # Hash first: the slow CPU work happens before this request takes a pooled connection.
     password_hash = await hash_password(data.password1, settings)
     email = data.email.lower()
