@@ -12,6 +12,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -70,7 +71,10 @@ class User(Base):
 
 class Video(Base):
     __tablename__ = "video"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        Index("ix_video_status_priority", "status", "priority", "uploaded_at"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -93,6 +97,8 @@ class Video(Base):
     thumbnail_key: Mapped[str | None] = mapped_column(String(512))
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Scheduling lane: 0 short, 1 normal, 2 background (core/jobs/scheduling.py)
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

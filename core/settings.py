@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     bumper_clip_path: Path | None = None  # a ready-made clip used instead of the card
     thumbnail_at_seconds: float = 1.0
 
+    # Scheduling (core/jobs/scheduling.py): "fair" = fewest running per user first, short lane
+    # first, no starvation; "fifo" = each message runs its own job, in arrival order.
+    scheduler: Literal["fair", "fifo"] = "fair"
+    max_active_jobs_per_user: int = 4  # jobs processing at once per user (0 = no cap)
+    short_lane_max_bytes: int = 16 * 1024 * 1024  # uploads up to this size go to the short lane
+    lane_promote_seconds: float = 300.0  # a job waiting this long jumps to the first lane
+    capped_retry_seconds: float = 2.0  # a message whose owner is at the cap tries again after
+
     # Worker
     # Measured (docs/deploy.md): one process per core with one FFmpeg thread each gives the most
     # jobs/min; fewer processes with more threads each finish a single job sooner.

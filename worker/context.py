@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from core.db import make_sync_sessions
+from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import JobStore
 from core.settings import Settings, get_settings
 from core.storage import Storage, make_storage
@@ -24,7 +25,11 @@ def make_context(settings: Settings) -> WorkerContext:
     return WorkerContext(
         pid=os.getpid(),
         settings=settings,
-        jobs=JobStore(make_sync_sessions(settings), settings.lease_seconds),
+        jobs=JobStore(
+            make_sync_sessions(settings),
+            settings.lease_seconds,
+            SchedulingPolicy.from_settings(settings),
+        ),
         storage=make_storage(settings),
     )
 

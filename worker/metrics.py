@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
@@ -21,9 +24,23 @@ REALTIME_FACTOR = Histogram(
     "Seconds of output video encoded per second of wall time",
     buckets=(0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
 )
+PHASE_SECONDS = Counter(
+    "reelforge_worker_phase_seconds",
+    "Wall time spent in each step of a job (where a job's time goes)",
+    ["phase"],
+)
 OUTCOMES = Counter(
     "reelforge_worker_outcomes_total", "Task outcomes by reason", ["outcome", "reason"]
 )
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        PHASE_SECONDS.labels(name).inc(time.monotonic() - started)
 
 
 def serve(port: int) -> None:

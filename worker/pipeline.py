@@ -22,6 +22,7 @@ from worker.media.errors import InputRejected, JobCancelled, MediaError
 from worker.media.probe import MediaInfo, accept, duration_of, probe
 from worker.media.profiles import limits_from, profile_from
 from worker.media.runner import ResourceLimits, run
+from worker.metrics import phase
 from worker.outcome import Outcome, fail_permanently, gave_up, retry_or_give_up
 from worker.progress import ProgressReporter
 from worker.tempdirs import job_temp_dir
@@ -34,6 +35,9 @@ def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
     settings, jobs = ctx.settings, ctx.jobs
     claim = jobs.claim(video_id, str(uuid.uuid4()))
     if isinstance(claim, ClaimRefused):
+        if claim.reason == "capped":  # its owner has MAX_ACTIVE_JOBS_PER_USER running
+            wait = settings.capped_retry_seconds
+            return Outcome("retry", "capped", "owner at the running-jobs cap", retry_in=wait)
         if claim.reason == "held" and claim.lease_until is not None:
             wait = (as_utc(claim.lease_until) - utcnow()).total_seconds()
             return Outcome(
@@ -73,27 +77,33 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
     with job_temp_dir(claim.video_id, settings.temp_dir) as tmp:
         work = Path(tmp)
         source, output, thumb = work / "input", work / "processed.mp4", work / "thumbnail.jpg"
-        storage.download_sync(claim.original_key, source)
-        info = accept(probe(settings.ffprobe_binary, source, limits=limits), settings)
+        with phase("download"):
+            storage.download_sync(claim.original_key, source)
+        with phase("probe"):
+            info = accept(probe(settings.ffprobe_binary, source, limits=limits), settings)
         if not jobs.heartbeat(claim, 1):
             raise JobCancelled()
         started = time.monotonic()
-        _transcode(claim, jobs, settings, info, source, output, limits)
+        with phase("transcode"):
+            duration = _transcode(claim, jobs, settings, info, source, output, limits)
         transcode_seconds = time.monotonic() - started
         if not jobs.heartbeat(claim, 99):
             raise JobCancelled()
         at = min(settings.thumbnail_at_seconds, info.duration / 2)
-        run(
-            commands.thumbnail_args(
-                settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index
-            ),
-            timeout=60,
-            limits=limits,
-        )
-        duration = duration_of(probe(settings.ffprobe_binary, output, limits=limits))
+        with phase("thumbnail"):
+            run(
+                commands.thumbnail_args(
+                    settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index
+                ),
+                timeout=60,
+                limits=limits,
+            )
+        if duration <= 0:  # FFmpeg reported no time (should not happen): ask the file
+            duration = duration_of(probe(settings.ffprobe_binary, output, limits=limits))
         processed_key, thumbnail_key = output_keys(claim.video_id, claim.attempt)
-        storage.upload_sync(output, processed_key, "video/mp4")
-        storage.upload_sync(thumb, thumbnail_key, "image/jpeg")
+        with phase("upload"):
+            storage.upload_sync(output, processed_key, "video/mp4")
+            storage.upload_sync(thumb, thumbnail_key, "image/jpeg")
         if not jobs.complete(claim, processed_key, thumbnail_key, duration):
             # Deleted (or taken over) while we worked: nothing of ours may stay published.
             storage.delete_sync(processed_key)
@@ -110,7 +120,8 @@ def _transcode(
     source: Path,
     output: Path,
     limits: ResourceLimits,
-) -> None:
+) -> float:
+    """Runs the transcode; returns the output's duration as FFmpeg reported it."""
     profile = profile_from(settings)
     expected = min(info.duration, profile.max_seconds) + 2 * profile.bumper_seconds
     reporter = ProgressReporter(jobs, claim, expected, settings.progress_interval_seconds)
@@ -123,3 +134,4 @@ def _transcode(
         on_progress=reporter,
         limits=limits,
     )
+    return reporter.seconds_done

@@ -1,5 +1,6 @@
 """FFmpeg's output time → the job's 0-99 % progress, written at most once per interval (each
-write also renews the lease); raises JobCancelled as soon as the claim is gone."""
+write also renews the lease); raises JobCancelled as soon as the claim is gone. The last time
+FFmpeg reports is the output's duration: no second probe of the output is needed."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ class ProgressReporter:
         self.expected = max(expected_seconds, 0.1)
         self.interval = interval
         self.last_write = 0.0
+        self.seconds_done = 0.0  # the output's duration once FFmpeg has finished
 
     def __call__(self, seconds_done: float) -> None:
+        self.seconds_done = max(self.seconds_done, seconds_done)
         now = time.monotonic()
         if now - self.last_write < self.interval:
             return

@@ -21,6 +21,7 @@ from app.videos.upload import ReceivedUpload
 from core.db import Database, after_commit, after_rollback
 from core.jobs import lifecycle
 from core.jobs.dispatch import JobPublisher
+from core.jobs.scheduling import lane_for
 from core.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
 from core.settings import Settings
 from core.storage import Storage
@@ -50,7 +51,8 @@ async def accept_upload(
     try:
         async with session.begin_nested():
             original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
-            video = await lifecycle.add_job(session, owner.id, upload.title, original)
+            lane = lane_for(upload.size, settings)
+            video = await lifecycle.add_job(session, owner.id, upload.title, original, lane)
             accepted = UploadAccepted(
                 task_id=video.task_id, video_id=video.id, status_url=f"/api/videos/{video.id}"
             )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import after_commit
 from core.jobs.dispatch import JobPublisher, enqueue_after_commit, process_video_message
+from core.jobs.scheduling import NORMAL
 from core.models import Video, VideoStatus
 from core.storage import Storage
 
@@ -25,7 +26,7 @@ class StoredOriginal:
 
 
 async def add_job(
-    session: AsyncSession, owner_id: int, title: str, original: StoredOriginal
+    session: AsyncSession, owner_id: int, title: str, original: StoredOriginal, lane: int = NORMAL
 ) -> Video:
     """The `queued` row, flushed (so it has an id) but not yet announced to any worker."""
     video = Video(
@@ -36,6 +37,7 @@ async def add_job(
         original_key=original.key,
         original_content_type=original.content_type,
         original_bytes=original.size,
+        priority=lane,
     )
     session.add(video)
     await session.flush()

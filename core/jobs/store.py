@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Video, VideoStatus, utcnow
+from core.jobs.scheduling import SchedulingPolicy, claimable, fairest
+from core.models import Video, VideoStatus, as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -25,46 +26,72 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimRefused:
-    reason: str  # "missing", "finished" or "held"
+    reason: str  # "missing", "finished", "held" or "capped"
     lease_until: datetime | None = None
 
 
 class JobStore:
-    def __init__(self, sessions: sessionmaker[Session], lease_seconds: int) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        lease_seconds: int,
+        policy: SchedulingPolicy | None = None,
+    ) -> None:
         self.sessions = sessions
         self.lease = timedelta(seconds=lease_seconds)
+        self.policy = policy or SchedulingPolicy(fair=False)
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
-        """One compare-and-set: queued (or processing with an expired lease) → processing."""
+        """Claim the job this message stands for — with a fair policy, the fairest claimable
+        job instead (core/jobs/scheduling.py). Each claim is one compare-and-set:
+        queued (or processing with an expired lease) → processing."""
         now = utcnow()
         with self.sessions.begin() as session:
-            row = session.execute(
-                update(Video)
-                .where(
-                    Video.id == video_id,
-                    (Video.status == VideoStatus.queued)
-                    | ((Video.status == VideoStatus.processing) & (Video.lease_until < now)),
-                )
-                .values(
-                    status=VideoStatus.processing,
-                    attempts=Video.attempts + 1,
-                    claim_token=token,
-                    lease_until=now + self.lease,
-                    started_at=now,
-                    progress=0,
-                )
-                .returning(Video.attempts, Video.original_key, Video.error)
-            ).one_or_none()
-            if row is not None:
-                return Claim(video_id, token, row.attempts, row.original_key, row.error)
             current = session.execute(
                 select(Video.status, Video.lease_until).where(Video.id == video_id)
             ).one_or_none()
-        if current is None:
-            return ClaimRefused("missing")
+            if current is None:
+                return ClaimRefused("missing")  # deleted: its place in line went with it
+            abandoned = current.status == VideoStatus.processing and (
+                current.lease_until is None or as_utc(current.lease_until) < now
+            )
+            if not self.policy.fair or abandoned:
+                claim = self._compare_and_set(session, video_id, token, now)
+                if claim is not None:
+                    return claim
+            else:
+                for _ in range(3):  # a row can be claimed between the pick and the update
+                    target = session.scalar(fairest(self.policy, now))
+                    if target is None:
+                        break
+                    claim = self._compare_and_set(session, target, token, now)
+                    if claim is not None:
+                        return claim
         if current.status == VideoStatus.processing:
             return ClaimRefused("held", current.lease_until)
+        if current.status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
+            return ClaimRefused("capped")
         return ClaimRefused("finished")
+
+    def _compare_and_set(
+        self, session: Session, video_id: int, token: str, now: datetime
+    ) -> Claim | None:
+        row = session.execute(
+            update(Video)
+            .where(Video.id == video_id, claimable(now))
+            .values(
+                status=VideoStatus.processing,
+                attempts=Video.attempts + 1,
+                claim_token=token,
+                lease_until=now + self.lease,
+                started_at=now,
+                progress=0,
+            )
+            .returning(Video.attempts, Video.original_key, Video.error)
+        ).one_or_none()
+        if row is None:
+            return None
+        return Claim(video_id, token, row.attempts, row.original_key, row.error)
 
     def _fenced(self, claim: Claim, **values: object) -> bool:
         with self.sessions.begin() as session:

@@ -54,6 +54,15 @@ class LocalObjectWriter:
         await anyio.to_thread.run_sync(self._abort)
 
 
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """A hard link when both paths share a filesystem (no bytes copied: the worker's scratch
+    folder and the storage folder usually do), else a copy."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -84,14 +93,14 @@ class LocalStorage:
         return self.local_path(key).is_file()
 
     def download_sync(self, key: str, dest: Path) -> None:
-        shutil.copyfile(self.local_path(key), dest)
+        _link_or_copy(self.local_path(key), dest)
 
     def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None:
         final = self.local_path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
         try:
-            shutil.copyfile(src, tmp)
+            _link_or_copy(src, tmp)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)

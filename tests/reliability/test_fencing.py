@@ -72,3 +72,19 @@ def test_deleted_job_refuses_every_write(postgres_url: str) -> None:
     assert jobs.complete(claim, "a", "b", 1.0) is False
     missing = jobs.claim(video_id, "again")
     assert isinstance(missing, ClaimRefused) and missing.reason == "missing"
+
+
+def test_fair_claims_on_postgres_skip_locked_rows_and_never_share_a_job(postgres_url: str) -> None:
+    """The scheduler's query on the real database: FOR UPDATE OF video SKIP LOCKED over the
+    outer join; eight concurrent claimers get eight different jobs, fairest first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.jobs.scheduling import SchedulingPolicy
+
+    base = _store(postgres_url)
+    jobs = JobStore(base.sessions, lease_seconds=30, policy=SchedulingPolicy(max_active_per_user=6))
+    ids = [_video(jobs) for _ in range(10)]  # ten users, one job each
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda i: jobs.claim(ids[i], f"token-{i}"), range(8)))
+    claimed = [c.video_id for c in claims if isinstance(c, Claim)]
+    assert len(claimed) == len(set(claimed)) == 8
