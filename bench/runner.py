@@ -22,8 +22,11 @@ from typing import Any
 
 import psutil
 
+from bench import simulate
 from bench.enqueue import enqueue_rate
 from bench.report import write_report
+from bench.report_sim import write_simulation
+from bench.scheduling import fairness, lanes, pickup, rss_4k
 from bench.web import BENCH_APP, BENCH_NGINX, default_limits, web_tier
 from bench.workers import worker_tier
 from devstack.servers import REPO
@@ -37,24 +40,29 @@ class Mode:
     enqueue_count: int
     clip_seconds: int
     defaults_run: tuple[int, int]  # users, seconds
+    fair_jobs: int = 40  # user A's backlog in the fairness run
+    long_jobs: int = 10  # long inputs ahead of the short clip
+    pickup_samples: int = 20
+    rss_seconds: int = 10  # length of the 4K input
 
 
 MODES = {
     "full": Mode([("sanity", 5, 60), ("ramp 100", 100, 60), ("ramp 200", 200, 60),
                   ("ramp 300", 300, 60), ("sustained 40", 40, 120)], 20, 1024, 5000, 60, (20, 30)),
     "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
-                   ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15)),
-    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3)),
+                   ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15),
+                  20, 6, 10, 5),
+    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1),
 }  # fmt: skip
 
 
-def make_clip(path: Path, seconds: int) -> Path:
+def make_clip(path: Path, seconds: int, size: str = "1920x1080") -> Path:
     """An 18 MB, 60 s, 1920×1080 H.264 MP4 (the original's size class); shorter for --smoke."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         bitrate = "2400k" if seconds >= 60 else "800k"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                        f"testsrc2=s=1920x1080:r=30:d={seconds}", "-c:v", "libx264", "-preset",
+                        f"testsrc2=s={size}:r=30:d={seconds}", "-c:v", "libx264", "-preset",
                         "veryfast", "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", "4800k",
                         "-pix_fmt", "yuv420p", str(path)], check=True, timeout=600)  # fmt: skip
     return path
@@ -68,7 +76,17 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
         ("defaults", "shipped limits", lambda: default_limits(users, seconds, clip, root)),
         ("workers", "worker tier", lambda: worker_tier(mode.jobs, clip, root)),
         ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),
+        ("scheduling", "scheduling, pick-up latency, 4K memory",
+         lambda: scheduling_stage(mode, clip, root)),
     ]  # fmt: skip
+
+
+def scheduling_stage(mode: Mode, clip: Path, root: Path) -> dict[str, Any]:
+    short = make_clip(root / "short.mp4", 2, size="320x240")
+    return {"fairness": fairness(mode.fair_jobs, short, root),
+            "lanes": lanes(clip, short, mode.long_jobs, root),
+            "pickup": pickup(short, clip, mode.pickup_samples, root),
+            "rss_4k": rss_4k(root, mode.rss_seconds)}  # fmt: skip
 
 
 def main() -> int:
@@ -103,5 +121,10 @@ def main() -> int:
         results[key] = stage()
         partial.write_text(json.dumps(results, indent=2))  # a later failure keeps what was measured
     write_report(results, args.out)
+    rf = float(results["workers"]["reelforge"]["realtime_factor"]) / int(
+        results["workers"]["reelforge"]["concurrency"]
+    )
+    simulated = simulate.run_all(rf)
+    write_simulation(simulated, simulate.favoured(simulated), rf, args.out)
     print(f"report: {args.out / 'BENCHMARKS.md'}", flush=True)
     return 0

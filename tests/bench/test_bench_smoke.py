@@ -23,14 +23,30 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
         "## Memory",
         "## Against the original report",
         "## Targets",
+        "## Scheduling (fair vs FIFO, same workload, same run)",
+        "## Pick-up latency (upload commit → claim)",
+        "## Worker memory per job",
     ):
         assert heading in report
     data = json.loads((tmp_path / "bench" / "results.json").read_text())
     for phase in data["web"]["phases"]:
         for target in ("reelforge", "bare"):
             assert phase[target]["requests"] > 0 and phase[target]["errors_pct"] == 0, phase
-    assert data["workers"]["reelforge"]["processed"] == data["workers"]["reelforge"]["jobs"]
+    for storage in ("reelforge", "s3"):
+        run = data["workers"][storage]
+        assert run["processed"] == run["jobs"] and run["phase_seconds"]["transcode"] > 0
+    scheduling = data["scheduling"]
+    assert (
+        scheduling["fairness"]["fair"]["wall_s"] > 0
+        and scheduling["fairness"]["fifo"]["wall_s"] > 0
+    )
+    assert scheduling["lanes"]["fair"]["long_jobs_before"] >= 0
+    assert scheduling["pickup"]["idle_p95_ms"] > 0
+    assert scheduling["rss_4k"]["status"] == "processed" and scheduling["rss_4k"]["per_job_mb"] > 0
+    simulation = json.loads((tmp_path / "bench" / "simulation.json").read_text())
+    assert set(simulation["results"]) == {"burst", "day", "trickle"}
+    assert simulation["results"]["burst"]["backlog target"]["jobs"] == 500
     assert data["web"]["memory"]["status"] == 202
     assert data["enqueue"]["per_second"] > 0
-    for plot in ("throughput.png", "latency_p95.png", "latency_p50.png"):
+    for plot in ("throughput.png", "latency_p95.png", "latency_p50.png", "sim-burst.png"):
         assert (tmp_path / "bench" / plot).read_bytes()[:4] == b"\x89PNG"
