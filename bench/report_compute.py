@@ -54,8 +54,9 @@ def compute_sections(results: dict[str, Any]) -> list[str]:
                   "|---|---|---|---|"]  # fmt: skip
         for policy in ("fair", "fifo"):
             r = ln[policy]
+            long_job = r["long_job_s"] if r["long_job_s"] is not None else "– (none ran first)"
             lines.append(
-                f"| {policy} | {r['short_wait_s']} | {r['long_jobs_before']} | {r['long_job_s']} |"
+                f"| {policy} | {r['short_wait_s']} | {r['long_jobs_before']} | {long_job} |"
             )
         p = s["pickup"]
         lines += ["", "## Pick-up latency (upload commit → claim)", "",

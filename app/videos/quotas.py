@@ -41,6 +41,11 @@ async def usage(session: AsyncSession, user_id: int) -> Usage:
     return Usage(int(queued), int(stored))
 
 
+def enabled(settings: Settings) -> bool:
+    """Both quotas off (0): no query at all on the upload path."""
+    return bool(settings.max_queued_jobs_per_user or settings.max_stored_bytes_per_user)
+
+
 def enforce(settings: Settings, used: Usage, incoming_bytes: int = 0) -> None:
     max_queued, max_bytes = settings.max_queued_jobs_per_user, settings.max_stored_bytes_per_user
     if max_queued and used.queued >= max_queued:

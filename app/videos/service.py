@@ -47,7 +47,8 @@ async def accept_upload(
     if idempotency_key and (existing := await idempotency.find(session, owner.id, idempotency_key)):
         after_commit(session, drop_upload)
         return UploadAccepted.model_validate_json(idempotency.replay(existing, upload))
-    quotas.enforce(settings, await quotas.usage(session, owner.id), upload.size)
+    if quotas.enabled(settings):
+        quotas.enforce(settings, await quotas.usage(session, owner.id), upload.size)
     try:
         async with session.begin_nested():
             original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
@@ -81,6 +82,8 @@ async def accept_upload(
 
 async def check_quotas(database: Database, settings: Settings, user: User) -> None:
     """Before the body is read, in a short session of its own (none is held while it streams)."""
+    if not quotas.enabled(settings):
+        return
     async with database.sessions() as session:
         used = await quotas.usage(session, user.id)
     quotas.enforce(settings, used)

@@ -15,7 +15,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
-from app.videos.pacing import paced
+from app.videos.pacing import receive_paced
 from app.videos.sniff import SNIFF_BYTES, human_bytes, sniff_container
 from core.settings import Settings
 from core.storage import ObjectWriter, Storage, original_key
@@ -102,14 +102,18 @@ class UploadReceiver:
         )
         body_limit = self.limit + MULTIPART_OVERHEAD_BYTES
         received = 0
+
+        async def on_chunk(chunk: bytes) -> None:
+            nonlocal received
+            received += len(chunk)
+            if received > body_limit:  # every part counts, not only the file
+                raise self._too_large()
+            parser.write(chunk)
+            await self._handle(events.items)
+            events.items.clear()
+
         try:
-            async for chunk in paced(request.stream(), self.settings):
-                received += len(chunk)
-                if received > body_limit:  # every part counts, not only the file
-                    raise self._too_large()
-                parser.write(chunk)
-                await self._handle(events.items)
-                events.items.clear()
+            await receive_paced(request.stream(), self.settings, on_chunk)
             parser.finalize()
             await self._handle(events.items)
             if not self.closed:

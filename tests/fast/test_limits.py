@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from app.auth.throttle import LoginThrottle, get_login_throttle
 from app.errors import RequestTimeout, ServiceUnavailable, TooManyRequests
-from app.videos.pacing import paced
+from app.videos.pacing import receive_paced
 from app.videos.slots import UploadSlots
 from core.settings import Settings
 from tests.fast.conftest import queued_messages
@@ -75,6 +75,10 @@ async def test_upload_slots_per_user_and_per_process() -> None:
     assert UploadSlots.from_settings(s3).per_process == 8  # 64 MiB of part buffers
 
 
+async def _ignore(_chunk: bytes) -> None:
+    return None
+
+
 async def _drip(count: int, every: float) -> AsyncIterator[bytes]:
     for _ in range(count):
         await asyncio.sleep(every)
@@ -86,18 +90,33 @@ async def test_a_drip_is_cut_even_though_it_never_stalls() -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RequestTimeout, match="Upload too slow"):
-        async for _ in paced(_drip(1000, 0.05), settings):
-            pass
+        await receive_paced(_drip(1000, 0.05), settings, _ignore)
     assert loop.time() - started < 2
 
 
 async def test_a_steady_upload_passes_and_the_deadline_holds() -> None:
     fast = Settings(upload_min_bytes_per_second=10, upload_rate_grace_seconds=0.1)
-    assert [c async for c in paced(_drip(20, 0.005), fast)] == [b"x"] * 20
+    seen: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        seen.append(chunk)
+
+    await receive_paced(_drip(20, 0.005), fast, keep)
+    assert seen == [b"x"] * 20
     short = Settings(upload_min_bytes_per_second=0, upload_deadline_seconds=0.2)
     with pytest.raises(RequestTimeout, match="longer than 0.2 s"):
-        async for _ in paced(_drip(100, 0.05), short):
-            pass
+        await receive_paced(_drip(100, 0.05), short, _ignore)
+
+
+async def test_a_stall_is_cut_too() -> None:
+    async def stall() -> AsyncIterator[bytes]:
+        yield b"x"
+        await asyncio.sleep(60)
+        yield b"never"
+
+    settings = Settings(upload_min_bytes_per_second=100, upload_rate_grace_seconds=0.3)
+    with pytest.raises(RequestTimeout, match="Upload too slow"):
+        await receive_paced(stall(), settings, _ignore)
 
 
 async def test_queued_jobs_quota_is_429_and_stored_bytes_quota_is_507(
