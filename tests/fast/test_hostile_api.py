@@ -20,6 +20,15 @@ from tests.fast.test_api import MP4, PASSWORD, _token, _upload
 pytestmark = pytest.mark.anyio
 
 
+async def _mark_processed(database: Database, video_id: int, published: bool = False) -> None:
+    """As if a worker had finished the job (and, optionally, the owner had published it)."""
+    async with database.sessions() as session:
+        video = await session.get(Video, video_id)
+        assert video is not None
+        video.status, video.published = VideoStatus.processed, published
+        await session.commit()
+
+
 async def test_over_long_passwords_are_4xx_never_500(client: httpx.AsyncClient) -> None:
     await _token(client)
     login = await client.post(
@@ -163,11 +172,7 @@ async def test_owners_cannot_vote_for_their_own_videos(
 ) -> None:
     auth = await _token(client)
     video_id = (await _upload(client, auth)).json()["video_id"]
-    async with app_database.sessions() as session:
-        video = await session.get(Video, video_id)
-        assert video is not None
-        video.status, video.published = VideoStatus.processed, True
-        await session.commit()
+    await _mark_processed(app_database, video_id, published=True)
     own = await client.post(f"/api/public/videos/{video_id}/vote", headers=auth)
     assert own.status_code == 400
     assert own.json() == {"detail": "You cannot vote for your own video"}
@@ -213,11 +218,10 @@ async def test_publish_racing_a_delete_is_404_not_a_stale_data_500(
 
     auth = await _token(client)
     video_id = (await _upload(client, auth)).json()["video_id"]
+    await _mark_processed(app_database, video_id)
     async with app_database.sessions() as session:
         video = await session.get(Video, video_id)
         assert video is not None
-        video.status = VideoStatus.processed
-        await session.commit()
         owner = await session.get(User, video.owner_id)
         assert owner is not None
         await service.get_owned_video(session, owner, video_id)  # loaded: the race window opens
