@@ -15,11 +15,13 @@ run: install        ## API on :8000 + one worker, embedded default (SQLite, file
 stack: install-test  ## nginx :8080 → gunicorn → Postgres/Redis/S3 + Celery worker, natively
 	$(PY) -m devstack stack
 
-up:                 ## the same topology with Docker (needs a Docker engine)
-	docker compose up -d --build
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+up:                 ## the same topology with Docker (compose v2 or v1, whichever exists)
+	$(COMPOSE) up -d --build
 
 down:
-	docker compose down
+	$(COMPOSE) down
 
 migrate: install
 	.venv/bin/alembic upgrade head
@@ -47,8 +49,10 @@ typecheck: install-test
 imports: install-test  ## the import contract alone
 	.venv/bin/lint-imports
 
-lock:               ## re-resolve requirements.lock from pyproject.toml
-	$(PY) -m pip install -q uv && .venv/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock
+lock:               ## re-resolve the locks: requirements.lock (runtime, the images) ⊂ requirements-dev.lock
+	$(PY) -m pip install -q uv
+	.venv/bin/uv pip compile -q pyproject.toml --extra dev -o requirements-dev.lock
+	.venv/bin/uv pip compile -q pyproject.toml -c requirements-dev.lock -o requirements.lock
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,11 +1,12 @@
-"""`/health` answers from memory; `/ready` checks every dependency, concurrently, each bounded."""
+"""`/health` answers from memory; `/ready` checks what the API tier itself uses (database, broker,
+storage), concurrently, each bounded. FFmpeg belongs to the compute tier: its health is
+`python -m worker.health`, not this route (the API image has no FFmpeg)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -84,17 +85,10 @@ async def _check_storage(deps: _Deps) -> None:
     await anyio.to_thread.run_sync(deps.storage.check_writable_sync)
 
 
-async def _check_ffmpeg(deps: _Deps) -> None:
-    for binary in (deps.settings.ffmpeg_binary, deps.settings.ffprobe_binary):
-        if await anyio.to_thread.run_sync(shutil.which, binary) is None:
-            raise RuntimeError(f"{binary} not found on PATH")
-
-
 CHECKS: dict[str, Callable[[_Deps], Awaitable[None]]] = {
     "database": _check_database,
     "broker": _check_broker,
     "storage": _check_storage,
-    "ffmpeg": _check_ffmpeg,
 }
 
 

@@ -17,7 +17,10 @@ MIN_SECRET_DISTINCT_CHARS = 10
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # An empty variable means "the default": the compose files pass `${X:-}` for optional knobs.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     # Production unless told otherwise: only an explicit dev mode (`make run` sets it) may run
     # without a real JWT_SECRET.

@@ -15,7 +15,8 @@ if [ "$mode" = test ]; then
   have redis-server || need+=(redis-server)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || need+=(postgresql)
   have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-  have docker-compose || need+=(docker-compose)  # only to validate the compose files
+  have docker-compose || need+=(docker-compose)
+  have dockerd || need+=(docker.io)  # the Docker tier (tests/docker) starts an engine if none runs
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if ! have apt-get; then
@@ -33,10 +34,10 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+stamp=.venv/.installed-$(sha1sum requirements.lock requirements-dev.lock pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.lock
+  .venv/bin/python -m pip install -q -r requirements-dev.lock  # runtime lock + dev tools
   .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"

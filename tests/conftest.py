@@ -131,3 +131,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = item.path.relative_to(Path(__file__).parent).parts[0]
         item.add_marker(pytest.mark.fast if tier in FAST_DIRS else pytest.mark.servers)
+        if tier == "docker":
+            item.add_marker(pytest.mark.docker)
