@@ -35,7 +35,9 @@ class DockerUnavailable(RuntimeError):
     pass
 
 
-def run(*cmd: str, timeout: float = 900, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+def run(
+    *cmd: str, timeout: float = 900, check: bool = True, **kw: object
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
     if check and result.returncode != 0:
         raise RuntimeError(
@@ -74,7 +76,9 @@ class Engine:
     def ensure(cls) -> Engine:
         if cls.answers():
             return cls()
-        dockerd = shutil.which("dockerd") or ("/usr/sbin/dockerd" if Path("/usr/sbin/dockerd").exists() else None)
+        dockerd = shutil.which("dockerd") or (
+            "/usr/sbin/dockerd" if Path("/usr/sbin/dockerd").exists() else None
+        )
         if dockerd is None or shutil.which("docker") is None:
             raise DockerUnavailable(
                 "no Docker engine answers and dockerd is not installed: run `scripts/bootstrap.sh test` "
@@ -115,7 +119,9 @@ def image_exists(name: str) -> bool:
 
 
 def is_standin(name: str) -> bool:
-    out = run("docker", "image", "inspect", "-f", "{{json .Config.Labels}}", name, timeout=30).stdout
+    out = run(
+        "docker", "image", "inspect", "-f", "{{json .Config.Labels}}", name, timeout=30
+    ).stdout
     return STANDIN_LABEL in (json.loads(out or "null") or {})
 
 
@@ -138,7 +144,9 @@ def build_base(report: list[str]) -> None:
     if image_exists(BASE_IMAGE):
         return
     if shutil.which("debootstrap") is None:
-        raise DockerUnavailable("building stand-in images needs debootstrap (apt-get install debootstrap)")
+        raise DockerUnavailable(
+            "building stand-in images needs debootstrap (apt-get install debootstrap)"
+        )
     with tempfile.TemporaryDirectory(prefix="rf-rootfs-") as rootfs:
         mirror = _apt_mirror()
         cmd = ["debootstrap", "--variant=minbase", "--include=ca-certificates", "bookworm", rootfs]
@@ -152,7 +160,10 @@ def build_base(report: list[str]) -> None:
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(
             ["docker", "import", "--change", f"LABEL {STANDIN_LABEL}=base", "-", BASE_IMAGE],
-            stdin=tar.stdout, check=True, capture_output=True, timeout=600,
+            stdin=tar.stdout,
+            check=True,
+            capture_output=True,
+            timeout=600,
         )
         tar.wait()
     report.append(f"built {BASE_IMAGE} (debootstrap bookworm minbase)")
@@ -174,10 +185,24 @@ def ensure_upstream_images(report: list[str]) -> dict[str, str]:
             used[name] = "pulled"
             continue
         build_base(report)
-        args = ["--build-arg", f"MOTO_VERSION={_moto_version()}"] if dockerfile == "s3.Dockerfile" else []
+        args = (
+            ["--build-arg", f"MOTO_VERSION={_moto_version()}"]
+            if dockerfile == "s3.Dockerfile"
+            else []
+        )
         run(
-            "docker", "build", "-q", "-f", str(STANDINS / dockerfile), "--label", f"{STANDIN_LABEL}=1",
-            *args, "-t", name, str(STANDINS), timeout=1200,
+            "docker",
+            "build",
+            "-q",
+            "-f",
+            str(STANDINS / dockerfile),
+            "--label",
+            f"{STANDIN_LABEL}=1",
+            *args,
+            "-t",
+            name,
+            str(STANDINS),
+            timeout=1200,
         )
         used[name] = "stand-in"
     standins = [n for n, how in used.items() if how == "stand-in"]
@@ -193,14 +218,30 @@ def build_project_images(compose: list[str], report: list[str]) -> None:
     """The project's own Dockerfiles, unchanged, through the compose file as a user builds them."""
     started = time.monotonic()
     env = {**os.environ, **placeholder_secrets()}
-    run(*compose, "-f", str(ROOT / "docker-compose.yml"), "build", "api", "worker", timeout=1800, env=env, cwd=ROOT)
+    run(
+        *compose,
+        "-f",
+        str(ROOT / "docker-compose.yml"),
+        "build",
+        "api",
+        "worker",
+        timeout=1800,
+        env=env,
+        cwd=ROOT,
+    )
     report.append(f"project images built in {time.monotonic() - started:.0f} s")
 
 
 def placeholder_secrets() -> dict[str, str]:
     """Values the compose files require before they parse (the tests set their own real ones)."""
-    names = ["JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
-             "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+    names = [
+        "JWT_SECRET",
+        "POSTGRES_PASSWORD",
+        "MINIO_ROOT_USER",
+        "MINIO_ROOT_PASSWORD",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+    ]
     return {n: os.environ.get(n, "build-only-placeholder") for n in names}
 
 

@@ -50,7 +50,9 @@ class Project:
         return cid[0]
 
     def health(self, service: str) -> str:
-        out = run("docker", "inspect", "-f", "{{json .State.Health}}", self.container(service)).stdout
+        out = run(
+            "docker", "inspect", "-f", "{{json .State.Health}}", self.container(service)
+        ).stdout
         state = json.loads(out or "null")
         return state["Status"] if state else "none"
 

@@ -21,11 +21,16 @@ RUNTIME_LOCK = docker.ROOT / "requirements.lock"
 
 
 def _pins(path: Path) -> dict[str, str]:
-    return {m[1].lower(): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.M)}
+    return {
+        m[1].lower(): m[2]
+        for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.M)
+    }
 
 
 @pytest.fixture(scope="module")
-def stack(compose: list[str], images: dict[str, str], clip_small: Path) -> Iterator[tuple[Project, Api]]:
+def stack(
+    compose: list[str], images: dict[str, str], clip_small: Path
+) -> Iterator[tuple[Project, Api]]:
     http_port, s3_port, tag = docker.free_ports(3)
     project = Project(compose, f"rftest{tag}", [docker.ROOT / "docker-compose.yml"], {
         "JWT_SECRET": secret() + secret(), "POSTGRES_PASSWORD": secret(),
@@ -43,13 +48,17 @@ def stack(compose: list[str], images: dict[str, str], clip_small: Path) -> Itera
         auth = api.user()
         first = api.upload(auth, clip_small, "cold start")
         assert first.status_code == 202, first.text
-        REPORT.append(f"cold start: compose up (images built) → first 202 in {time.monotonic() - started:.1f} s")
+        REPORT.append(
+            f"cold start: compose up (images built) → first 202 in {time.monotonic() - started:.1f} s"
+        )
         yield project, api
     finally:
         project.down()
 
 
-def test_upload_is_processed_and_downloaded_through_nginx(stack: tuple[Project, Api], clip_small: Path, tmp_path: Path) -> None:
+def test_upload_is_processed_and_downloaded_through_nginx(
+    stack: tuple[Project, Api], clip_small: Path, tmp_path: Path
+) -> None:
     project, api = stack
     auth = api.user()
     response = api.upload(auth, clip_small, "compose smoke")
@@ -90,9 +99,15 @@ def test_worker_health_fails_when_the_broker_is_gone(stack: tuple[Project, Api])
 
 
 @pytest.mark.parametrize("image", ["reelforge-api", "reelforge-worker"])
-def test_images_hold_runtime_packages_only_and_run_as_non_root(image: str, images: dict[str, str]) -> None:
+def test_images_hold_runtime_packages_only_and_run_as_non_root(
+    image: str, images: dict[str, str]
+) -> None:
     freeze = docker.run("docker", "run", "--rm", "--entrypoint", "pip", image, "freeze").stdout
-    installed = {line.split("==")[0].lower().replace("_", "-") for line in freeze.splitlines() if "==" in line}
+    installed = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in freeze.splitlines()
+        if "==" in line
+    }
     runtime, dev = _pins(RUNTIME_LOCK), _pins(DEV_LOCK)
     dev_only = set(dev) - set(runtime)
     assert {"pytest", "moto", "locust", "mypy", "ruff", "matplotlib"} <= dev_only
@@ -104,8 +119,12 @@ def test_images_hold_runtime_packages_only_and_run_as_non_root(image: str, image
 
 def test_api_image_has_no_ffmpeg_and_worker_image_has_it(images: dict[str, str]) -> None:
     which = "import shutil,sys; print(shutil.which('ffmpeg'))"
-    api = docker.run("docker", "run", "--rm", "--entrypoint", "python", "reelforge-api", "-c", which).stdout
-    worker = docker.run("docker", "run", "--rm", "--entrypoint", "python", "reelforge-worker", "-c", which).stdout
+    api = docker.run(
+        "docker", "run", "--rm", "--entrypoint", "python", "reelforge-api", "-c", which
+    ).stdout
+    worker = docker.run(
+        "docker", "run", "--rm", "--entrypoint", "python", "reelforge-worker", "-c", which
+    ).stdout
     assert api.strip() == "None" and worker.strip().endswith("/ffmpeg")
 
 
@@ -117,7 +136,9 @@ def test_every_published_port_is_loopback_here(stack: tuple[Project, Api]) -> No
     assert all(ip == "127.0.0.1" for ip, _ in bindings), published
 
 
-def test_presigned_downloads_come_from_the_s3_port(stack: tuple[Project, Api], clip_small: Path) -> None:
+def test_presigned_downloads_come_from_the_s3_port(
+    stack: tuple[Project, Api], clip_small: Path
+) -> None:
     project, api = stack
     auth = api.user()
     video_id = api.processed_video(auth, clip_small, "redirect check")

@@ -68,7 +68,9 @@ def split(compose: list[str], images: dict[str, str]) -> Iterator[dict[str, obje
         api_side.up("api", "nginx")
         worker_side.up()
         wait_http(f"http://127.0.0.1:{http_port}/ready")
-        REPORT.append(f"split deploy: three projects up and /ready in {time.monotonic() - started:.0f} s")
+        REPORT.append(
+            f"split deploy: three projects up and /ready in {time.monotonic() - started:.0f} s"
+        )
         yield {"api": Api(f"http://127.0.0.1:{http_port}"), "api_side": api_side,
                "worker_side": worker_side, "managed": managed}  # fmt: skip
     finally:
@@ -90,10 +92,14 @@ def test_the_tiers_share_no_network_and_no_volume(split: dict[str, object]) -> N
     worker_nets, worker_vols = _networks_and_volumes(worker_side, "worker")
     assert api_nets and worker_nets and not api_nets & worker_nets, (api_nets, worker_nets)
     assert not api_vols & worker_vols
-    assert "worker" not in api_side.cmd("ps", "--services") and "api" not in worker_side.cmd("ps", "--services")
+    assert "worker" not in api_side.cmd("ps", "--services") and "api" not in worker_side.cmd(
+        "ps", "--services"
+    )
 
 
-def test_a_job_uploaded_on_the_api_side_is_processed_on_the_worker_side(split: dict[str, object], clip_small: Path) -> None:
+def test_a_job_uploaded_on_the_api_side_is_processed_on_the_worker_side(
+    split: dict[str, object], clip_small: Path
+) -> None:
     api, worker_side = split["api"], split["worker_side"]
     assert isinstance(api, Api) and isinstance(worker_side, Project)
     auth = api.user()

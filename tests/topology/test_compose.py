@@ -25,6 +25,8 @@ def _f(path: Path) -> list[str]:
     """The -f arguments for one file (the monitoring file layers on the one-machine stack)."""
     files = [REPO / "docker-compose.yml", path] if path == MONITORING else [path]
     return [arg for f in files for arg in ("-f", str(f))]
+
+
 REQUIRED_ENV = {
     "JWT_SECRET": "x" * 32,
     "POSTGRES_PASSWORD": "pg-secret",
