@@ -52,7 +52,7 @@ def _start_main_process_services(**_: Any) -> None:
     from worker.reconciler import start_reconciler
 
     start_reconciler(settings)
-    metrics.serve(settings.worker_metrics_port)
+    metrics.serve(settings.worker_metrics_port, settings)
 
 
 @worker_process_init.connect

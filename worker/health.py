@@ -53,12 +53,13 @@ def check_ffmpeg(settings: Settings) -> None:
             raise RuntimeError(f"{binary} not found on PATH")
 
 
-CHECKS: dict[str, Callable[[Settings], None]] = {
-    "process": check_process,
+# What the worker's own GET /ready runs (worker/metrics.py), and this command on top of the process.
+READY_CHECKS: dict[str, Callable[[Settings], None]] = {
     "database": check_database,
     "broker": check_broker,
     "ffmpeg": check_ffmpeg,
 }
+CHECKS: dict[str, Callable[[Settings], None]] = {"process": check_process, **READY_CHECKS}
 
 
 def main() -> int:

@@ -1,15 +1,24 @@
 """Worker metrics, aggregated across prefork children through PROMETHEUS_MULTIPROC_DIR and served
-by the worker's main process on WORKER_METRICS_PORT."""
+by the worker's main process on WORKER_METRICS_PORT — with `/ready` beside them: 200 when the
+database and the broker are reachable and FFmpeg is installed (worker/health.py's checks), 503
+with the failed checks named otherwise."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, multiprocess
+
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +52,55 @@ def phase(name: str) -> Iterator[None]:
         PHASE_SECONDS.labels(name).inc(time.monotonic() - started)
 
 
-def serve(port: int) -> None:
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+def ready_body(settings: Settings) -> tuple[bool, bytes]:
+    from worker.health import READY_CHECKS
+
+    checks: dict[str, dict[str, str]] = {}
+    for name, check in READY_CHECKS.items():
+        try:
+            check(settings)
+            checks[name] = {"status": "ok"}
+        except Exception as exc:  # the verdict is public; the reason goes to the log only
+            log.warning("worker readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
+            checks[name] = {"status": "error", "error": "unavailable"}
+    ok = all(c["status"] == "ok" for c in checks.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    return ok, json.dumps(body).encode()
+
+
+def _app(registry: CollectorRegistry, settings: Settings) -> Callable[..., Iterable[bytes]]:
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/ready":
+            ok, body = ready_body(settings)
+            status = "200 OK" if ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json")])
+            return [body]
+        return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+
+    return app
+
+
+def serve(port: int, settings: Settings) -> None:
     if port <= 0:
         return
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
-    start_http_server(
-        port, addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"), registry=registry
-    )
-    log.info("worker metrics on :%d/metrics", port)
+    addr = os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1")
+    httpd = make_server(addr, port, _app(registry, settings), _ThreadingServer, _QuietHandler)
+    threading.Thread(target=httpd.serve_forever, name="worker-metrics", daemon=True).start()
+    log.info("worker metrics on :%d/metrics, readiness on :%d/ready", port, port)
 
 
 def child_exited(pid: int) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 
 from tests.api_client import Api
@@ -72,6 +73,7 @@ def split(compose: list[str], images: dict[str, str]) -> Iterator[dict[str, obje
             f"split deploy: three projects up and /ready in {time.monotonic() - started:.0f} s"
         )
         yield {"api": Api(f"http://127.0.0.1:{http_port}"), "api_side": api_side,
+               "worker_ready": f"http://127.0.0.1:{worker_metrics}/ready",
                "worker_side": worker_side, "managed": managed}  # fmt: skip
     finally:
         for project in (worker_side, api_side, managed):
@@ -111,3 +113,12 @@ def test_a_job_uploaded_on_the_api_side_is_processed_on_the_worker_side(
     download = api.http.get(video["processed_url"], headers=auth, follow_redirects=True)
     assert download.status_code == 200 and download.content[4:8] == b"ftyp"
     worker_side.wait_healthy("worker")
+
+
+def test_both_tiers_answer_ready(split: dict[str, object]) -> None:
+    api = split["api"]
+    assert isinstance(api, Api)
+    assert api.http.get("/ready").status_code == 200
+    worker = httpx.get(str(split["worker_ready"]), timeout=10)
+    assert worker.status_code == 200, worker.text
+    assert set(worker.json()["checks"]) == {"database", "broker", "ffmpeg"}

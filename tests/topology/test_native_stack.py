@@ -240,6 +240,11 @@ def test_metrics_after_one_job(native: Stack, edge: Api, clip_small: Path) -> No
     )
     assert factor and float(factor.group(1)) > 0
 
+    ready = httpx.get(f"http://127.0.0.1:{native.worker_metrics_port}/ready", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "ok", "checks": {c: {"status": "ok"} for c in
+                                                       ("database", "broker", "ffmpeg")}}  # fmt: skip
+
 
 def test_request_id_followed_across_tiers(native: Stack, edge: Api, clip_small: Path) -> None:
     auth = edge.user()
