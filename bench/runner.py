@@ -44,6 +44,7 @@ class Mode:
     long_jobs: int = 10  # long inputs ahead of the short clip
     pickup_samples: int = 20
     rss_seconds: int = 10  # length of the 4K input
+    rounds: int = 3  # web tier: rounds per phase and target, alternating targets
 
 
 MODES = {
@@ -52,7 +53,7 @@ MODES = {
     "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
                    ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15),
                   20, 6, 10, 5),
-    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1),
+    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2),
 }  # fmt: skip
 
 
@@ -72,7 +73,7 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
     users, seconds = mode.defaults_run
     return [
         ("web", "web tier (workers paused)",
-         lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root)),
+         lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root, mode.rounds)),
         ("defaults", "shipped limits", lambda: default_limits(users, seconds, clip, root)),
         ("workers", "worker tier", lambda: worker_tier(mode.jobs, clip, root)),
         ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),

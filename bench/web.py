@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import statistics
 import subprocess
 import threading
 import time
@@ -40,7 +41,8 @@ def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> di
     spawn = max(1, users // 5)
     subprocess.run([str(VENV_BIN / "locust"), "-f", str(REPO / "bench" / "locustfile.py"),
                     "--headless", "-u", str(users), "-r", str(spawn), "-t", f"{seconds}s",
-                    "--host", host, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30"],
+                    "--host", host, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
+                    "--reset-stats"],  # stats restart once every user has spawned: no ramp-up
                    env=env, check=False, capture_output=True, timeout=seconds + 300)  # fmt: skip
     row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
     failures = _csv(f"{prefix}_failures.csv")
@@ -55,11 +57,13 @@ def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> di
             other += count
     requests = int(row["Request Count"])
     ok = requests - int(row["Failure Count"])
+    # Locust's rates cover the window after the reset (spawning done), not the whole run.
+    ok_per_second = float(row["Requests/s"]) - float(row["Failures/s"])
     return {
         "users": users, "seconds": seconds, "requests": requests, "ok": ok,
         "errors_pct": round(100 * other / requests, 2) if requests else 0.0,
         "limited_pct": round(100 * limited / requests, 2) if requests else 0.0,
-        "throughput": round(ok / seconds, 2),
+        "throughput": round(ok_per_second, 2),
         "avg_ms": float(row["Average Response Time"]), "p50_ms": float(row["50%"]),
         "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"]),
         "failures": [f["Error"] for f in failures][:5],
@@ -90,9 +94,31 @@ def _edge_stack(root: Path, services: Services, settings: dict[str, str], **kw: 
                  nginx_settings=BENCH_NGINX, **kw)  # fmt: skip
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3)}  # fmt: skip
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One target's rounds in one figure each: medians of rates and latencies, sums of counts,
+    the worst error share (an error in any round is reported)."""
+    out: dict[str, Any] = {"users": runs[0]["users"], "seconds": sum(r["seconds"] for r in runs),
+                           "requests": sum(r["requests"] for r in runs), "ok": sum(r["ok"] for r in runs),
+                           "errors_pct": max(r["errors_pct"] for r in runs),
+                           "limited_pct": max(r["limited_pct"] for r in runs),
+                           "failures": [f for r in runs for f in r["failures"]][:5]}  # fmt: skip
+    for key in ("throughput", "avg_ms", "p50_ms", "p95_ms", "p99_ms"):
+        out[key] = round(statistics.median(r[key] for r in runs), 2)
+    out["max_ms"] = max(r["max_ms"] for r in runs)
+    return out
+
+
 def web_tier(
-    phases: list[tuple[str, int, int]], big_upload_mb: int, clip: Path, root: Path
+    phases: list[tuple[str, int, int]], big_upload_mb: int, clip: Path, root: Path, rounds: int = 3
 ) -> dict[str, Any]:
+    """Each phase runs `rounds` times per target, alternating targets (reelforge, bare, then
+    bare, reelforge, …) so drift on a shared machine hits both alike. Each round's ratio pairs the
+    two runs of that round; the report gives the median ratio and its min–max spread."""
     reel_root, bare_root = root / "web", root / "bare"
     reel = _edge_stack(reel_root, Services.start(reel_root),
                        {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)})  # fmt: skip
@@ -105,14 +131,22 @@ def web_tier(
         bare.start(worker=False)
         janitor.start()
         for name, users, seconds in phases:
-            row: dict[str, Any] = {"phase": name}
-            for target, stack in (("reelforge", reel), ("bare", bare)):
-                out = root / "locust" / f"{target}-{name.replace(' ', '-')}"
-                out.mkdir(parents=True, exist_ok=True)
-                row[target] = run_locust(stack.url, users, seconds, clip, out)
-                print(f"  {name:13} {target:9} {row[target]['throughput']:7} ok/s "
-                      f"p95 {row[target]['p95_ms']:8.0f} ms errors {row[target]['errors_pct']}% "
-                      f"429/503 {row[target]['limited_pct']}%", flush=True)  # fmt: skip
+            row: dict[str, Any] = {"phase": name, "rounds": []}
+            for round_no in range(rounds):
+                order = [("reelforge", reel), ("bare", bare)]
+                pair: dict[str, Any] = {}
+                for target, stack in order if round_no % 2 == 0 else order[::-1]:
+                    out = root / "locust" / f"{target}-{name.replace(' ', '-')}-{round_no}"
+                    out.mkdir(parents=True, exist_ok=True)
+                    pair[target] = run_locust(stack.url, users, seconds, clip, out)
+                    print(f"  {name:13} r{round_no} {target:9} {pair[target]['throughput']:7} ok/s "
+                          f"p95 {pair[target]['p95_ms']:8.0f} ms errors {pair[target]['errors_pct']}% "
+                          f"429/503 {pair[target]['limited_pct']}%", flush=True)  # fmt: skip
+                row["rounds"].append(pair)
+            for target in ("reelforge", "bare"):
+                row[target] = _median_run([pair[target] for pair in row["rounds"]])
+            row["throughput_ratio"] = _spread([_ratio(p, "throughput") for p in row["rounds"]])
+            row["p95_ratio"] = _spread([_ratio(p, "p95_ms") for p in row["rounds"]])
             results["phases"].append(row)
         results["memory"] = big_upload_memory(reel, big_upload_mb, token(reel.url))
     finally:
@@ -120,6 +154,11 @@ def web_tier(
         reel.stop()
         bare.stop()
     return results
+
+
+def _ratio(pair: dict[str, Any], key: str) -> float:
+    bare = pair["bare"][key]
+    return pair["reelforge"][key] / bare if bare else 0.0
 
 
 def default_limits(users: int, seconds: int, clip: Path, root: Path) -> dict[str, Any]:
