@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.auth.router import router as auth_router
 from app.auth.throttle import LoginThrottle
@@ -18,6 +19,9 @@ from app.openapi import everywhere
 from app.public.router import router as public_router
 from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
+from app.uploads.middleware import TusResumableMiddleware
+from app.uploads.protocol import EXPOSED_HEADERS, REQUEST_HEADERS
+from app.uploads.router import router as uploads_router
 from app.videos.admission import Admission
 from app.videos.router import router as videos_router
 from app.videos.slots import UploadSlots
@@ -69,10 +73,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     # Added last = outermost: request id first, then metrics, then hygiene.
+    app.add_middleware(TusResumableMiddleware)
     app.add_middleware(HygieneMiddleware)
+    if settings.cors_allow_origins:  # browser clients (tus-js-client, Uppy) read tus headers
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_allow_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=REQUEST_HEADERS, expose_headers=EXPOSED_HEADERS, max_age=86400,
+        )  # fmt: skip
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    routers = [health_router, metrics_router, auth_router, videos_router, public_router]
+    routers = [health_router, metrics_router, auth_router, videos_router, public_router,
+               uploads_router]  # fmt: skip
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)

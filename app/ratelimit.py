@@ -27,7 +27,7 @@ from app.auth.security import decode_access_token
 from core.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-RouteLimit = Literal["upload", "auth", "exempt"]
+RouteLimit = Literal["upload", "tus", "auth", "exempt"]
 _MARK = "__reelforge_rate_limit__"
 RATE_LIMITED = Counter("reelforge_rate_limited_total", "Requests refused by the app rate limiter")
 
@@ -90,7 +90,8 @@ def install_rate_limits(app: FastAPI, settings: Settings, routers: list[APIRoute
     route keeps its plain function rather than slowapi's wrapper, which would call Redis on the
     loop. (FastAPI ≥ 0.16x nests included routers, so the routers are walked, not app.routes.)"""
     limiter = make_limiter(settings)
-    values = {"upload": settings.rate_limit_upload, "auth": settings.rate_limit_auth}
+    values = {"upload": settings.rate_limit_upload, "tus": settings.rate_limit_tus,
+              "auth": settings.rate_limit_auth}  # fmt: skip
     for route in (route for router in routers for route in router.routes):
         kind = getattr(getattr(route, "endpoint", None), _MARK, None)
         if not isinstance(route, APIRoute) or kind is None:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     rate_limit_default: str = "300/minute"
     rate_limit_upload: str = "30/minute"
     rate_limit_auth: str = "20/minute"  # per client IP (never per token)
+    # tus PATCH/HEAD/POST per user: a resuming client sends a request per chunk (5 MiB chunks of
+    # a 100 MiB file are 20), so this is far above the one-shot upload limit.
+    rate_limit_tus: str = "600/minute"
     login_failures_per_account: str = "10/15 minutes"  # then 429 for that email, any IP
 
     # Upload limits
@@ -81,6 +84,16 @@ class Settings(BaseSettings):
     uploads_max_per_user: int = 4
     s3_upload_memory_budget_bytes: int = 256 * 1024 * 1024
     max_title_chars: int = 255
+    # Resumable (tus) uploads: an incomplete upload expires (its bytes and row are swept); each
+    # user may hold this many open uploads and reserve this many bytes in them (0 = no cap).
+    upload_expires_seconds: int = 24 * 3600
+    uploads_open_max_per_user: int = 10
+    uploads_reserved_bytes_per_user: int = 2 * 1024**3
+    # A PATCH holds its upload for this long, renewed while bytes flow; a crashed process's
+    # lock lapses after it (another PATCH meanwhile gets 423).
+    upload_lock_seconds: float = 30.0
+    # Browser origins allowed to call the API (CORS; tus headers exposed). Empty: no CORS.
+    cors_allow_origins: list[str] = []
 
     # Input acceptance (ffprobe)
     max_input_seconds: float = 600.0
