@@ -1,6 +1,6 @@
-"""The reconciler thread: runs core.jobs.resend (and the originals' retention) every
-RECONCILE_INTERVAL_SECONDS in each worker's main process. Several replicas are safe (SKIP
-LOCKED, and the claim is a compare-and-set)."""
+"""The reconciler thread: runs core.jobs.resend (with the originals' retention and the sweep of
+expired resumable uploads) every RECONCILE_INTERVAL_SECONDS in each worker's main process.
+Several replicas are safe (SKIP LOCKED, and the claim is a compare-and-set)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from core.jobs.dispatch import JobPublisher
 from core.jobs.resend import resend_stale_jobs
 from core.jobs.retention import purge_expired_originals
 from core.jobs.store import JobStore
+from core.jobs.upload_expiry import sweep_expired_uploads
 from core.settings import Settings
 from core.storage import make_storage
 
@@ -28,6 +29,7 @@ def _loop(settings: Settings) -> None:
         try:
             resend_stale_jobs(jobs, publisher, settings)
             purge_expired_originals(sessions, storage, settings.original_retention_seconds)
+            sweep_expired_uploads(sessions, storage, settings.s3_part_bytes)
         except Exception:  # DB, broker or storage down: try again next round
             log.exception("reconciler round failed")
 

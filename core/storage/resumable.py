@@ -52,7 +52,11 @@ class Appender(Protocol):
 
 class ResumableStore(Protocol):
     async def open(self, upload_id: str, key: str, offset: int, progress: Progress) -> Appender: ...
-    async def discard(self, upload_id: str, key: str, progress: Progress) -> None: ...
+    def discard_sync(self, upload_id: str, key: str, progress: Progress) -> None: ...
+
+    async def discard(self, upload_id: str, key: str, progress: Progress) -> None:
+        """Delete an unfinished upload's bytes (abort its S3 multipart upload, drop its tail)."""
+        await anyio.to_thread.run_sync(self.discard_sync, upload_id, key, progress)
 
 
 def resumable_store(storage: Storage, part_bytes: int) -> ResumableStore:
@@ -95,7 +99,7 @@ class _LocalAppender:
         return Progress()
 
 
-class LocalResumable:
+class LocalResumable(ResumableStore):
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -111,8 +115,8 @@ class LocalResumable:
         except OSError as exc:
             raise StorageError(str(exc)) from exc
 
-    async def discard(self, upload_id: str, key: str, progress: Progress) -> None:
-        await anyio.to_thread.run_sync(lambda: self._path(upload_id).unlink(missing_ok=True))
+    def discard_sync(self, upload_id: str, key: str, progress: Progress) -> None:
+        self._path(upload_id).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------- S3
@@ -177,7 +181,7 @@ class _S3Appender:
         return self.progress
 
 
-class S3Resumable:
+class S3Resumable(ResumableStore):
     def __init__(self, s3: Any, part_bytes: int) -> None:
         self.s3 = s3
         self.part_bytes = max(part_bytes, 5 * 1024 * 1024)  # S3's minimum part size
@@ -207,9 +211,11 @@ class S3Resumable:
                 )
         return _S3Appender(self, upload_id, key, progress, head)
 
-    async def discard(self, upload_id: str, key: str, progress: Progress) -> None:
-        def discard() -> None:
-            client, bucket = self.s3.client, self.s3.bucket
+    def discard_sync(self, upload_id: str, key: str, progress: Progress) -> None:
+        from core.storage.s3 import _ERRORS
+
+        client, bucket = self.s3.client, self.s3.bucket
+        try:
             if progress.backend_upload_id:
                 client.abort_multipart_upload(
                     Bucket=bucket, Key=key, UploadId=progress.backend_upload_id
@@ -217,5 +223,5 @@ class S3Resumable:
             listed = client.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{upload_id}/")
             for item in listed.get("Contents", []):
                 client.delete_object(Bucket=bucket, Key=item["Key"])
-
-        await self.run(discard)
+        except _ERRORS as exc:
+            raise StorageError(f"S3 clean-up failed: {exc}") from exc
