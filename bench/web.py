@@ -24,9 +24,11 @@ from devstack.stack import Stack
 # measure the limiter, not the service. They are written into the report.
 BENCH_NGINX = {"RF_RATE_API": "10000r/s", "RF_BURST_API": "10000", "RF_RATE_AUTH": "10000r/s",
                "RF_BURST_AUTH": "10000", "RF_RATE_UPLOAD": "10000r/s", "RF_BURST_UPLOAD": "10000",
+               "RF_RATE_TUS": "10000r/s", "RF_BURST_TUS": "10000",
                "RF_CONN_PER_IP": "2000"}  # fmt: skip
 BENCH_APP = {"ENVIRONMENT": "test", "RATE_LIMIT_DEFAULT": "1000000/minute",
              "RATE_LIMIT_UPLOAD": "1000000/minute", "RATE_LIMIT_AUTH": "1000000/minute",
+             "RATE_LIMIT_TUS": "1000000/minute", "UPLOADS_OPEN_MAX_PER_USER": "0",
              "BACKLOG_MAX_QUEUED": "0", "BACKLOG_MAX_OLDEST_SECONDS": "0", "MIN_FREE_DISK_BYTES": "0",
              "LOGIN_FAILURES_PER_ACCOUNT": "1000000/minute", "MAX_QUEUED_JOBS_PER_USER": "0",
              "MAX_STORED_BYTES_PER_USER": "0", "UPLOADS_MAX_PER_PROCESS": "0", "UPLOADS_MAX_PER_USER": "0",

@@ -17,6 +17,7 @@ if [ "$mode" = test ]; then
   have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
   have docker-compose || need+=(docker-compose)
   have dockerd || need+=(docker.io)  # the Docker tier (tests/docker) starts an engine if none runs
+  have debootstrap || need+=(debootstrap)  # its stand-in images, when no registry answers
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if ! have apt-get; then
@@ -41,4 +42,15 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# The generic tus client the tests upload with (tus-js-client, pinned by package-lock.json).
+if [ "$mode" = test ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: npm is missing (the tus-js-client tests need Node.js)" >&2
+    exit 1
+  fi
+  lock=tests/clients/package-lock.json
+  if [ ! -f tests/clients/node_modules/.installed ] || [ "$lock" -nt tests/clients/node_modules/.installed ]; then
+    (cd tests/clients && npm ci --no-audit --no-fund --silent) && touch tests/clients/node_modules/.installed
+  fi
 fi

@@ -15,7 +15,7 @@ from devstack.servers import Postgres, Redis, require_binary
 from devstack.services import Services
 from devstack.stack import Stack
 from tests.api_client import Api
-from tests.media import make_clip
+from tests.media import make_clip, make_noise_clip
 
 # What every test stack runs with: fast hashing, a small upload limit, quick progress and
 # recovery, one worker slot, and limits no functional test trips (the rate-limit tests set theirs).
@@ -32,6 +32,7 @@ TEST_SETTINGS = {
     "RATE_LIMIT_DEFAULT": "100000/minute",
     "RATE_LIMIT_UPLOAD": "100000/minute",
     "RATE_LIMIT_AUTH": "100000/minute",
+    "RATE_LIMIT_TUS": "100000/minute",
     "LOGIN_FAILURES_PER_ACCOUNT": "100000/minute",
     # Quotas and per-user upload slots off: functional tests upload a lot as one user (the
     # quota and slot tests set their own).
@@ -66,6 +67,12 @@ def clip_5s(media: Path) -> Path:
 @pytest.fixture(scope="session")
 def clip_small(media: Path) -> Path:
     return make_clip(media / "clip-2s-small.mp4", seconds=2, width=320, height=240, audio=False)
+
+
+@pytest.fixture(scope="session")
+def clip_noise(media: Path) -> Path:
+    """≈ 8 MiB of real video: more than one 5 MiB S3 part."""
+    return make_noise_clip(media / "clip-2s-noise.mp4")
 
 
 @pytest.fixture(scope="session")

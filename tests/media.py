@@ -30,3 +30,15 @@ def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
 
 def video_stream(info: dict) -> dict:  # type: ignore[type-arg]
     return next(s for s in info["streams"] if s["codec_type"] == "video")
+
+
+def make_noise_clip(
+    path: Path, *, seconds: float = 2, size: str = "640x360", crf: int = 14
+) -> Path:
+    """Random pixels barely compress: a short, real, valid video of several MiB (S3 parts)."""
+    if not path.exists():
+        cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+               f"nullsrc=s={size}:r=30:d={seconds},geq=random(1)*255:128:128", "-c:v", "libx264",
+               "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)]  # fmt: skip
+        subprocess.run(cmd, check=True, timeout=180)
+    return path

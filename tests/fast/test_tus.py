@@ -46,7 +46,9 @@ async def offset_of(client: httpx.AsyncClient, auth: dict[str, str], url: str) -
     return int(head.headers["upload-offset"])
 
 
-async def test_discovery_names_the_version_extensions_limit_and_checksums(client: httpx.AsyncClient) -> None:
+async def test_discovery_names_the_version_extensions_limit_and_checksums(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.options("/api/uploads")
     assert response.status_code == 204
     assert response.headers["tus-version"] == "1.0.0"
@@ -90,7 +92,9 @@ async def test_upload_in_chunks_creates_exactly_one_job(
     assert detail["status"] == "queued"
 
 
-async def test_creation_with_upload_sends_the_whole_file_in_the_post(client: httpx.AsyncClient) -> None:
+async def test_creation_with_upload_sends_the_whole_file_in_the_post(
+    client: httpx.AsyncClient,
+) -> None:
     auth = await _token(client)
     created = await client.post("/api/uploads", content=MP4, headers={
         **auth, **OCTETS, "Upload-Length": str(len(MP4)), "Upload-Metadata": meta(title="One shot")})  # fmt: skip
@@ -105,7 +109,9 @@ async def test_protocol_errors(client: httpx.AsyncClient) -> None:
     assert no_version.headers["tus-resumable"] == "1.0.0" and "detail" in no_version.json()
     wrong = await create(client, auth, **{"Tus-Resumable": "0.2.2"})
     assert wrong.status_code == 412
-    no_length = await client.post("/api/uploads", headers={**auth, **TUS, "Upload-Metadata": meta(title="x")})
+    no_length = await client.post(
+        "/api/uploads", headers={**auth, **TUS, "Upload-Metadata": meta(title="x")}
+    )
     assert no_length.status_code == 400 and "Upload-Length" in no_length.json()["detail"]
     for metadata in ("", meta(title=""), meta(title="x" * 300), "title !!notbase64"):
         bad = await create(client, auth, **{"Upload-Metadata": metadata})
@@ -147,15 +153,21 @@ async def test_another_users_upload_is_not_found(client: httpx.AsyncClient) -> N
 
 
 @pytest.mark.parametrize("upload_id", ["..%2F..%2Fetc%2Fpasswd", "..", "ABCDEF", "0" * 31 + "g"])
-async def test_an_upload_id_that_is_a_path_is_not_found(client: httpx.AsyncClient, upload_id: str) -> None:
+async def test_an_upload_id_that_is_a_path_is_not_found(
+    client: httpx.AsyncClient, upload_id: str
+) -> None:
     auth = await _token(client)
     for method in ("HEAD", "DELETE", "GET"):
-        response = await client.request(method, f"/api/uploads/{upload_id}", headers={**auth, **TUS})
+        response = await client.request(
+            method, f"/api/uploads/{upload_id}", headers={**auth, **TUS}
+        )
         assert response.status_code == 404, (method, response.status_code)
     assert (await patch(client, auth, f"/api/uploads/{upload_id}", 0, MP4)).status_code == 404
 
 
-async def test_a_text_file_is_415_and_the_upload_terminated(client: httpx.AsyncClient, storage: LocalStorage) -> None:
+async def test_a_text_file_is_415_and_the_upload_terminated(
+    client: httpx.AsyncClient, storage: LocalStorage
+) -> None:
     auth = await _token(client)
     text = b"just some text, certainly not a video container " * 4
     url = (await create(client, auth, length=len(text) * 2)).headers["location"]
@@ -165,7 +177,9 @@ async def test_a_text_file_is_415_and_the_upload_terminated(client: httpx.AsyncC
     assert not any((storage.root / "uploads").glob("*"))
 
 
-async def test_termination_frees_the_upload(client: httpx.AsyncClient, storage: LocalStorage) -> None:
+async def test_termination_frees_the_upload(
+    client: httpx.AsyncClient, storage: LocalStorage
+) -> None:
     auth = await _token(client)
     url = (await create(client, auth)).headers["location"]
     assert (await patch(client, auth, url, 0, MP4[:100])).status_code == 204
@@ -184,7 +198,9 @@ async def test_an_expired_upload_is_gone(client: httpx.AsyncClient, app_database
     assert (await patch(client, auth, url, 0, MP4)).status_code == 410
 
 
-async def test_a_patch_in_progress_locks_the_upload(client: httpx.AsyncClient, app_database: Database) -> None:
+async def test_a_patch_in_progress_locks_the_upload(
+    client: httpx.AsyncClient, app_database: Database
+) -> None:
     auth = await _token(client)
     url = (await create(client, auth)).headers["location"]
     async with app_database.session_scope() as session:  # as if another process were writing
@@ -197,7 +213,9 @@ async def test_a_patch_in_progress_locks_the_upload(client: httpx.AsyncClient, a
     assert (await patch(client, auth, url, 0, MP4)).status_code == 204
 
 
-async def test_open_uploads_are_capped_per_user(client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_open_uploads_are_capped_per_user(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     auth = await _token(client)
     settings.uploads_open_max_per_user = 2
     assert (await create(client, auth)).status_code == 201

@@ -16,7 +16,8 @@ from tests.conftest import TEST_SETTINGS, run_stack
 RELAXED = {**TEST_SETTINGS, "S3_PART_BYTES": str(5 * 1024 * 1024),
            "MAX_UPLOAD_BYTES": str(12 * 1024 * 1024)}  # fmt: skip
 OPEN_EDGE = {"RF_RATE_API": "1000r/s", "RF_BURST_API": "1000", "RF_RATE_AUTH": "1000r/s",
-             "RF_BURST_AUTH": "1000", "RF_RATE_UPLOAD": "1000r/s", "RF_BURST_UPLOAD": "1000"}  # fmt: skip
+             "RF_BURST_AUTH": "1000", "RF_RATE_UPLOAD": "1000r/s", "RF_BURST_UPLOAD": "1000",
+             "RF_RATE_TUS": "1000r/s", "RF_BURST_TUS": "1000"}  # fmt: skip
 
 
 def _stack(workdir: Path, name: str, settings: dict[str, str], nginx: dict[str, str]) -> Stack:
@@ -34,7 +35,8 @@ def native(workdir: Path) -> Iterator[Stack]:
 def strict(workdir: Path) -> Iterator[Stack]:
     settings = {**RELAXED, "RATE_LIMIT_DEFAULT": "10/minute"}
     nginx = {**OPEN_EDGE, "RF_RATE_UPLOAD": "1r/s", "RF_BURST_UPLOAD": "3",
-             "RF_UPLOAD_MAX_BODY": "2m", "RF_UPLOAD_BODY_TIMEOUT": "2s"}  # fmt: skip
+             "RF_UPLOAD_MAX_BODY": "2m", "RF_UPLOAD_BODY_TIMEOUT": "2s",
+             "RF_RATE_TUS": "50r/s", "RF_BURST_TUS": "20"}  # fmt: skip
     yield from run_stack(_stack(workdir, "strict", settings, nginx))
 
 
