@@ -32,7 +32,14 @@ from core.models import Upload, as_utc
 from core.storage.resumable import Progress, resumable_store
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads (tus)"])
-TusHeader = Annotated[str | None, Header(alias="Tus-Resumable", description="1.0.0")]
+TusHeader = Annotated[
+    str | None,
+    Header(
+        alias="Tus-Resumable",
+        description="Required by tus on every request: 1.0.0 (412 without it)",
+        json_schema_extra={"enum": ["1.0.0"]},
+    ),
+]
 
 
 class UploadStatus(BaseModel):
