@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from core.db import Database
@@ -225,3 +226,37 @@ async def test_open_uploads_are_capped_per_user(
     settings.uploads_open_max_per_user, settings.uploads_reserved_bytes_per_user = 0, len(MP4) * 3
     fourth = await create(client, auth, length=len(MP4) + 1)
     assert fourth.status_code == 507 and "reserve" in fourth.json()["detail"]
+
+
+@pytest.fixture
+def cors_settings(settings: Settings) -> Settings:
+    settings.cors_allow_origins = ["https://app.example"]
+    return settings
+
+
+async def test_browser_clients_can_read_the_tus_headers_when_cors_is_on(
+    cors_settings: Settings, app: FastAPI
+) -> None:
+    assert app.state.settings.cors_allow_origins == ["https://app.example"]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        preflight = await client.options("/api/uploads", headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,tus-resumable,upload-length,upload-metadata"})  # fmt: skip
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        auth = await _token(client)
+        created = await create(client, auth, **{"Origin": "https://app.example"})
+        exposed = {
+            h.strip().lower() for h in created.headers["access-control-expose-headers"].split(",")
+        }
+        assert {
+            "location",
+            "upload-offset",
+            "upload-length",
+            "upload-expires",
+            "tus-resumable",
+        } <= exposed
+        other = await client.options("/api/uploads", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})  # fmt: skip
+        assert "access-control-allow-origin" not in other.headers
