@@ -19,6 +19,7 @@ from app.openapi import everywhere
 from app.public.router import router as public_router
 from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
+from app.uploads.direct import router as direct_uploads_router
 from app.uploads.middleware import TusResumableMiddleware
 from app.uploads.protocol import EXPOSED_HEADERS, REQUEST_HEADERS
 from app.uploads.router import router as uploads_router
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = [health_router, metrics_router, auth_router, videos_router, public_router,
-               uploads_router]  # fmt: skip
+               uploads_router, direct_uploads_router]  # fmt: skip
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)

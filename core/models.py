@@ -133,13 +133,15 @@ class IdempotencyKey(Base):
 
 
 class Upload(Base):
-    """A resumable (tus) upload in progress: its offset and storage state live here, the bytes in
-    storage, so consecutive PATCHes may land on different API processes or machines."""
+    """A resumable (tus) or direct-to-S3 upload in progress: its offset and storage state live
+    here, the bytes in storage, so consecutive requests may land on different API machines."""
 
     __tablename__ = "upload"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random hex, never a path
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # "tus": bytes through the API; "direct": the client PUTs parts to presigned S3 URLs
+    mode: Mapped[str] = mapped_column(String(8), default="tus", server_default="tus")
     title: Mapped[str] = mapped_column(String(255))
     filename: Mapped[str | None] = mapped_column(String(255))  # the client's; never used as a path
     length: Mapped[int] = mapped_column(BigInteger)

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # A PATCH holds its upload for this long, renewed while bytes flow; a crashed process's
     # lock lapses after it (another PATCH meanwhile gets 423).
     upload_lock_seconds: float = 30.0
+    # Direct-to-S3 uploads: how long one part's presigned PUT URL is valid.
+    direct_part_url_seconds: int = 900
     # Browser origins allowed to call the API (CORS; tus headers exposed). Empty: no CORS.
     cors_allow_origins: list[str] = []
 

@@ -122,10 +122,10 @@ async def _check_reservations(
         )
 
 
-async def owned(session: AsyncSession, user: User, upload_id: str) -> Upload:
+async def owned(session: AsyncSession, user: User, upload_id: str, mode: str = "tus") -> Upload:
     """The caller's upload, or 404 — the same answer for another user's (nothing revealed)."""
     upload = await session.get(Upload, upload_id)
-    if upload is None or upload.owner_id != user.id:
+    if upload is None or upload.owner_id != user.id or upload.mode != mode:
         raise NotFound(NOT_FOUND)
     if upload.video_id is None and upload.expires_at is not None and _expired(upload):
         raise Gone("Upload expired; start a new one")
@@ -149,6 +149,7 @@ async def hold(
             .where(
                 Upload.id == upload_id,
                 Upload.owner_id == user.id,
+                Upload.mode == "tus",
                 Upload.video_id.is_(None),
                 Upload.expires_at > now,
                 Upload.offset == client_offset,

@@ -260,3 +260,10 @@ async def test_browser_clients_can_read_the_tus_headers_when_cors_is_on(
         other = await client.options("/api/uploads", headers={
             "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})  # fmt: skip
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_direct_uploads_need_the_s3_backend(client: httpx.AsyncClient) -> None:
+    auth = await _token(client)
+    response = await client.post("/api/direct-uploads", headers=auth,
+                                 json={"title": "x", "size": 10})  # fmt: skip
+    assert response.status_code == 409 and "S3 storage backend" in response.json()["detail"]

@@ -1,4 +1,4 @@
-"""resumable (tus) uploads
+"""resumable (tus) and direct-to-S3 uploads
 
 Revision ID: 0006
 Revises: 0005
@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column(
             "owner_id", sa.Integer(), sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
         ),  # fmt: skip
+        sa.Column("mode", sa.String(8), nullable=False, server_default="tus"),
         sa.Column("title", sa.String(255), nullable=False),
         sa.Column("filename", sa.String(255)),
         sa.Column("length", sa.BigInteger(), nullable=False),
