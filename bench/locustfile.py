@@ -35,8 +35,14 @@ class UploadUser(HttpUser):
             raise RuntimeError(f"BENCH_CLIP {CLIP} is missing or empty")
         self.email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
         self.auth: dict[str, str] = {}
-        body = {"first_name": "Bench", "last_name": "User", "email": self.email,
-                "password1": PASSWORD, "password2": PASSWORD, "city": "Bogota"}  # fmt: skip
+        body = {
+            "first_name": "Bench",
+            "last_name": "User",
+            "email": self.email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "city": "Bogota",
+        }
         self.signed_up = self.client.post(
             "/api/auth/signup", json=body, name="signup"
         ).status_code in (201, 400)
@@ -47,8 +53,9 @@ class UploadUser(HttpUser):
         if not self.signed_up:
             self.on_start()
             return
-        login = self.client.post("/api/auth/login", json={"email": self.email, "password": PASSWORD},
-                                 name="login")  # fmt: skip
+        login = self.client.post(
+            "/api/auth/login", json={"email": self.email, "password": PASSWORD}, name="login"
+        )
         if login.status_code == 200:
             self.auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
@@ -59,9 +66,78 @@ class UploadUser(HttpUser):
             if not self.auth:
                 return
         files = {"video_file": ("clip.mp4", PAYLOAD, "video/mp4")}
-        with self.client.post("/api/videos/upload", headers=self.auth, data={"title": "bench"},
-                              files=files, name="upload", catch_response=True) as response:  # fmt: skip
+        with self.client.post(
+            "/api/videos/upload",
+            headers=self.auth,
+            data={"title": "bench"},
+            files=files,
+            name="upload",
+            catch_response=True,
+        ) as response:
             if response.status_code == 202 and "task_id" in (response.text or ""):
                 response.success()
             else:
                 response.failure(f"HTTP {response.status_code}: {_detail(response)}")
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+class TusUser(UploadUser):
+    """The same user uploading the same clip over tus: create, then PATCH — the whole file in one
+    request, or BENCH_TUS_CHUNK bytes per PATCH. One finished upload is one "upload" sample."""
+
+    chunk = int(os.environ.get("BENCH_TUS_CHUNK", "0")) or len(PAYLOAD) or 1
+
+    @task
+    def upload(self) -> None:
+        if not self.auth:
+            self._login()
+            if not self.auth:
+                return
+        import time
+
+        started = time.perf_counter()
+        tus = {**self.auth, "Tus-Resumable": "1.0.0"}
+        error = None
+        created = self.client.post(
+            "/api/uploads",
+            name="tus create",
+            headers={
+                **tus,
+                "Upload-Length": str(len(PAYLOAD)),
+                "Upload-Metadata": f"title {_b64('bench')}",
+            },
+        )
+        if created.status_code != 201:
+            error = f"HTTP {created.status_code}: {_detail(created)}"
+        else:
+            url, offset = created.headers["Location"], 0
+            while offset < len(PAYLOAD) and error is None:
+                patch = self.client.patch(
+                    url,
+                    name="tus patch",
+                    data=PAYLOAD[offset : offset + self.chunk],
+                    headers={
+                        **tus,
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                )
+                if patch.status_code != 204:
+                    error = f"HTTP {patch.status_code}: {_detail(patch)}"
+                else:
+                    offset = int(patch.headers["Upload-Offset"])
+            if error is None and "X-Video-ID" not in patch.headers:
+                error = "no X-Video-ID after the last byte"
+        self.environment.events.request.fire(
+            request_type="TUS",
+            name="upload",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=len(PAYLOAD),
+            exception=RuntimeError(error) if error else None,
+            context={},
+        )

@@ -102,31 +102,49 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     for p in web["phases"]:
         for target in ("reelforge", "bare"):
             r = p[target]
-            lines.append(f"| {p['phase']} | {target} | {r['users']} | {r['requests']} | {r['errors_pct']} | "
-                         f"{r['limited_pct']} | {r['throughput']} | {r['avg_ms']:.0f} | {r['p50_ms']:.0f} | "
-                         f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} |")  # fmt: skip
+            lines.append(
+                f"| {p['phase']} | {target} | {r['users']} | {r['requests']} | {r['errors_pct']} | "
+                f"{r['limited_pct']} | {r['throughput']} | {r['avg_ms']:.0f} | {r['p50_ms']:.0f} | "
+                f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} |"
+            )
     rounds = len(web["phases"][0]["rounds"]) if web["phases"] else 0
-    lines += ["", f"Ratios (reelforge ÷ bare), **median (min–max) over {rounds} rounds** per phase: "
-              "the targets alternate (reelforge, bare, then bare, reelforge, …) so drift on this "
-              "shared machine hits both; each round pairs the two runs it holds; Locust's statistics "
-              "restart once every user has spawned, so the ramp-up is not counted. The table above "
-              "gives each target's median round.", "",
-              "| phase | throughput ratio | p95 ratio |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        f"Ratios (reelforge ÷ bare), **median (min–max) over {rounds} rounds** per phase: "
+        "the targets alternate (reelforge, bare, then bare, reelforge, …) so drift on this "
+        "shared machine hits both; each round pairs the two runs it holds; Locust's statistics "
+        "restart once every user has spawned, so the ramp-up is not counted. The table above "
+        "gives each target's median round.",
+        "",
+        "| phase | throughput ratio | p95 ratio |",
+        "|---|---|---|",
+    ]
     for p in web["phases"]:
-        lines.append(f"| {p['phase']} | {_spread_text(p['throughput_ratio'])} | "
-                     f"{_spread_text(p['p95_ratio'])} |")  # fmt: skip
+        lines.append(
+            f"| {p['phase']} | {_spread_text(p['throughput_ratio'])} | "
+            f"{_spread_text(p['p95_ratio'])} |"
+        )
     lines += [""] + [f"![{name}](bench/{name})" for name in plots]
     d = results["defaults"]
-    lines += ["", "### What the shipped limits do",
-              "", f"{d['users']} users from one IP for {d['seconds']} s against the default "
-              f"`nginx/defaults.env` and `RATE_LIMIT_*`: {d['requests']} uploads, "
-              f"{d['limited_pct']} % answered 429/503 (JSON, `Retry-After`), {d['errors_pct']} % other "
-              f"errors, {d['throughput']} accepted/s. Per-IP limits are meant for many clients, not one."]  # fmt: skip
+    lines += [
+        "",
+        "### What the shipped limits do",
+        "",
+        f"{d['users']} users from one IP for {d['seconds']} s against the default "
+        f"`nginx/defaults.env` and `RATE_LIMIT_*`: {d['requests']} uploads, "
+        f"{d['limited_pct']} % answered 429/503 (JSON, `Retry-After`), {d['errors_pct']} % other "
+        f"errors, {d['throughput']} accepted/s. Per-IP limits are meant for many clients, not one.",
+    ]
+    lines += tus_section(web)
     lines += compute_sections(results)
-    lines += ["", "## Memory", "",
-              f"API gunicorn worker RSS during one streamed {memory['megabytes']} MB upload (status "
-              f"{memory['status']}): before {memory['rss_before_mb']} MB, peak {memory['rss_peak_mb']} MB, "
-              f"after {memory['rss_after_mb']} MB — growth **{memory['growth_mb']} MB**."]  # fmt: skip
+    lines += [
+        "",
+        "## Memory",
+        "",
+        f"API gunicorn worker RSS during one streamed {memory['megabytes']} MB upload (status "
+        f"{memory['status']}): before {memory['rss_before_mb']} MB, peak {memory['rss_peak_mb']} MB, "
+        f"after {memory['rss_after_mb']} MB — growth **{memory['growth_mb']} MB**.",
+    ]
     lines += [
         "",
         "## Against the original report (different hardware)",
@@ -136,62 +154,137 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     ]
     for p in web["phases"]:
         r = p["reelforge"]
-        lines.append(f"| {p['phase']} ({r['users']} users) | {ORIGINAL.get(p['phase'], '–')} | "
-                     f"errors {r['errors_pct']} %, p95 {r['p95_ms'] / 1000:.1f} s, {r['throughput']} uploads/s |")  # fmt: skip
+        lines.append(
+            f"| {p['phase']} ({r['users']} users) | {ORIGINAL.get(p['phase'], '–')} | "
+            f"errors {r['errors_pct']} %, p95 {r['p95_ms'] / 1000:.1f} s, {r['throughput']} uploads/s |"
+        )
     lines += _targets(results)
     (out / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
 
 
+def tus_section(web: dict[str, Any]) -> list[str]:
+    rows = web.get("tus", [])
+    lines = [
+        "",
+        "## Resumable uploads (tus)",
+        "",
+        "The same clip and users over tus — the whole file in one PATCH, and 5 MiB PATCHes — "
+        "against multipart and the bare endpoint, rotating the four targets' order each "
+        "round. Uploads/s = finished uploads (creation + every PATCH) per second; medians "
+        "over the rounds, ratios as median (min–max).",
+        "",
+        "| users | multipart up/s | bare up/s | tus whole up/s | tus 5 MiB up/s | tus ÷ bare | "
+        "tus ÷ multipart | tus 5 MiB ÷ bare | errors % (tus, chunks) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['users']} | {r['multipart']['throughput']} | {r['bare']['throughput']} | "
+            f"{r['tus']['throughput']} | {r['tus_chunks']['throughput']} | "
+            f"{_spread_text(r['tus_vs_bare'])} | {_spread_text(r['tus_vs_multipart'])} | "
+            f"{_spread_text(r['chunks_vs_bare'])} | {r['tus']['errors_pct']}, "
+            f"{r['tus_chunks']['errors_pct']} |"
+        )
+    mem, resume = web.get("tus_memory"), web.get("tus_resume")
+    if mem:
+        lines += [
+            "",
+            f"API gunicorn worker RSS during one {mem['megabytes']} MB tus upload (one "
+            f"PATCH, status {mem['status']}): before {mem['rss_before_mb']} MB, peak "
+            f"{mem['rss_peak_mb']} MB — growth **{mem['growth_mb']} MB**.",
+        ]
+    if resume:
+        lines += [
+            "",
+            f"A cut connection: the {resume['bytes'] / 2**20:.1f} MiB clip uploaded whole "
+            f"took {resume['whole_s']} s; cut at half, then resumed after a HEAD, "
+            f"{resume['cut_and_resumed_s']} s in all, sending at most "
+            f"{resume['resent_bytes_max']} bytes twice (what the server had not yet "
+            "recorded when the client's stream died).",
+        ]
+    return lines
+
+
 def _targets(results: dict[str, Any]) -> list[str]:
     by_users = {p["reelforge"]["users"]: p for p in results["web"]["phases"]}
-    lines = ["", "## Targets", "",
-             "Web-tier verdicts come from the median ratio over the rounds; a phase whose min–max "
-             "spread is wider than its gap to the target is reported **inconclusive**.", ""]  # fmt: skip
+    lines = [
+        "",
+        "## Targets",
+        "",
+        "Web-tier verdicts come from the median ratio over the rounds; a phase whose min–max "
+        "spread is wider than its gap to the target is reported **inconclusive**.",
+        "",
+    ]
     p = by_users.get(5)
     if p is None:
         lines.append("- 5 users: not run in this mode.")
     else:
-        lines.append(f"- 5 users: p95 ≤ 1.25× bare — {_spread_text(p['p95_ratio'])}× "
-                     f"{verdict(p['p95_ratio'], 1.25, at_least=False)}.")  # fmt: skip
+        lines.append(
+            f"- 5 users: p95 ≤ 1.25× bare — {_spread_text(p['p95_ratio'])}× "
+            f"{verdict(p['p95_ratio'], 1.25, at_least=False)}."
+        )
     for users in (100, 200, 300):
         p = by_users.get(users)
         if p is None:
             lines.append(f"- {users} users: not run in this mode.")
             continue
-        lines.append(f"- {users} users: uploads/s ≥ 0.9 × bare — {_spread_text(p['throughput_ratio'])} "
-                     f"{verdict(p['throughput_ratio'], 0.9, at_least=True)}.")  # fmt: skip
+        lines.append(
+            f"- {users} users: uploads/s ≥ 0.9 × bare — {_spread_text(p['throughput_ratio'])} "
+            f"{verdict(p['throughput_ratio'], 0.9, at_least=True)}."
+        )
     top = by_users.get(max(by_users))
     if top:
         r = top["reelforge"]
-        lines.append(f"- {r['users']} users: zero errors other than 429/503 — {r['errors_pct']} % "
-                     f"{_target(r['errors_pct'] == 0)}.")  # fmt: skip
+        lines.append(
+            f"- {r['users']} users: zero errors other than 429/503 — {r['errors_pct']} % "
+            f"{_target(r['errors_pct'] == 0)}."
+        )
+    for r in results["web"].get("tus", []):
+        lines.append(
+            f"- tus whole-file at {r['users']} users ≥ multipart — "
+            f"{_spread_text(r['tus_vs_multipart'])} {verdict(r['tus_vs_multipart'], 1.0, at_least=True)}; "
+            f"≥ 0.9 × bare — {_spread_text(r['tus_vs_bare'])} "
+            f"{verdict(r['tus_vs_bare'], 0.9, at_least=True)}."
+        )
+    tus_mem = results["web"].get("tus_memory")
+    if tus_mem:
+        lines.append(
+            f"- API RSS growth ≤ 20 MB during a {tus_mem['megabytes']} MB tus upload — "
+            f"{tus_mem['growth_mb']} MB {_target(tus_mem['growth_mb'] <= 20)}."
+        )
     lines += compute_targets(results)
     mem = results["web"]["memory"]
-    lines.append(f"- API RSS growth ≤ 20 MB during a {mem['megabytes']} MB upload — {mem['growth_mb']} MB "
-                 f"{_target(mem['growth_mb'] <= 20)}.")  # fmt: skip
+    lines.append(
+        f"- API RSS growth ≤ 20 MB during a {mem['megabytes']} MB upload — {mem['growth_mb']} MB "
+        f"{_target(mem['growth_mb'] <= 20)}."
+    )
     rate = results["enqueue"]["per_second"]
     lines.append(f"- Enqueue ≥ 1,000 jobs/s — {rate}/s {_target(rate >= 1000)}.")
-    lines += ["", "### What limits the misses", "",
-              "- **p95 at low load** (5 and 40 users): the bare endpoint answers in tens of "
-              "milliseconds, so reelforge's fixed per-upload work — JWT check and user lookup, "
-              "admission query, magic-byte sniff, the row insert and commit, the Redis publish "
-              "(each a loopback round trip on the same 2 vCPUs as the load generator) — is a large "
-              "fraction of the total. It is a fixed cost of ~10–15 ms, not a growing one: at 100–300 "
-              "users reelforge's p95 is at or below bare's, because requests queue on the shared "
-              "cores either way.",
-              "- **Worker efficiency with S3** is reported apart: on this box the S3 server is moto, "
-              "a Python emulator competing for the same 2 vCPUs as FFmpeg (its share is the "
-              "download/upload phases in the table); on real S3 the transfer is network time.",
-              "- **Throughput at 100–300 users** is 0.64–0.76 of bare in this run (0.74–0.87 in the "
-              "previous full run, when bare itself was ~40 % faster on this box): the API does more "
-              "per upload (auth, admission, quotas, pacing, the row, the commit, the publish) on the "
-              "same two cores that also run Locust, nginx and Postgres, and a single pass per phase "
-              "cannot separate that from noise — back-to-back 40 s A/B runs at 100 users gave "
-              "0.84–0.97 for this code and 0.86 for the code before it. Issue 9 owns both the "
-              "multipart path's speed and the alternating-rounds method that will settle it; "
-              "nothing failed.",
-              "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
-              "body streamed, and signup/login held one while bcrypt ran; at 100–300 users that "
-              "exhausted the pool (503s, then 401s for users whose login had failed). Both are fixed "
-              "and covered by tests; the tables above are after the fix."]  # fmt: skip
+    lines += [
+        "",
+        "### What limits the misses",
+        "",
+        "- **p95 at low load** (5 and 40 users): the bare endpoint answers in tens of "
+        "milliseconds, so reelforge's fixed per-upload work — JWT check and user lookup, "
+        "admission query, magic-byte sniff, the row insert and commit, the Redis publish "
+        "(each a loopback round trip on the same 2 vCPUs as the load generator) — is a large "
+        "fraction of the total. It is a fixed cost of ~10–15 ms, not a growing one: at 100–300 "
+        "users reelforge's p95 is at or below bare's, because requests queue on the shared "
+        "cores either way.",
+        "- **Worker efficiency with S3** is reported apart: on this box the S3 server is moto, "
+        "a Python emulator competing for the same 2 vCPUs as FFmpeg (its share is the "
+        "download/upload phases in the table); on real S3 the transfer is network time.",
+        "- **Throughput at 100–300 users** is 0.64–0.76 of bare in this run (0.74–0.87 in the "
+        "previous full run, when bare itself was ~40 % faster on this box): the API does more "
+        "per upload (auth, admission, quotas, pacing, the row, the commit, the publish) on the "
+        "same two cores that also run Locust, nginx and Postgres, and a single pass per phase "
+        "cannot separate that from noise — back-to-back 40 s A/B runs at 100 users gave "
+        "0.84–0.97 for this code and 0.86 for the code before it. Issue 9 owns both the "
+        "multipart path's speed and the alternating-rounds method that will settle it; "
+        "nothing failed.",
+        "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
+        "body streamed, and signup/login held one while bcrypt ran; at 100–300 users that "
+        "exhausted the pool (503s, then 401s for users whose login had failed). Both are fixed "
+        "and covered by tests; the tables above are after the fix.",
+    ]
     return lines

@@ -45,15 +45,19 @@ class Mode:
     pickup_samples: int = 20
     rss_seconds: int = 10  # length of the 4K input
     rounds: int = 3  # web tier: rounds per phase and target, alternating targets
+    tus_users: tuple[int, ...] = (5, 100, 300)  # tus vs multipart vs bare at these users
+    tus_seconds: int = 20
 
 
 MODES = {
     "full": Mode([("sanity", 5, 60), ("ramp 100", 100, 60), ("ramp 200", 200, 60),
-                  ("ramp 300", 300, 60), ("sustained 40", 40, 120)], 20, 1024, 5000, 60, (20, 30)),
+                  ("ramp 300", 300, 60), ("sustained 40", 40, 120)], 20, 1024, 5000, 60, (20, 30),
+                  tus_seconds=40),
     "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
                    ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15),
                   20, 6, 10, 5),
-    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2),
+    "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
+                  tus_users=(2,), tus_seconds=4),
 }  # fmt: skip
 
 
@@ -73,7 +77,8 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
     users, seconds = mode.defaults_run
     return [
         ("web", "web tier (workers paused)",
-         lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root, mode.rounds)),
+         lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root, mode.rounds,
+                          list(mode.tus_users), mode.tus_seconds)),
         ("defaults", "shipped limits", lambda: default_limits(users, seconds, clip, root)),
         ("workers", "worker tier", lambda: worker_tier(mode.jobs, clip, root)),
         ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),

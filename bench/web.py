@@ -16,36 +16,84 @@ from typing import Any
 import httpx
 
 from bench.memory import big_upload_memory
+from bench.tus import big_tus_memory, resume_overhead
 from devstack.servers import REPO, VENV_BIN
 from devstack.services import Services
 from devstack.stack import Stack
 
 # Rate limits for the web-tier phases: all load comes from one IP, so per-IP limits would
 # measure the limiter, not the service. They are written into the report.
-BENCH_NGINX = {"RF_RATE_API": "10000r/s", "RF_BURST_API": "10000", "RF_RATE_AUTH": "10000r/s",
-               "RF_BURST_AUTH": "10000", "RF_RATE_UPLOAD": "10000r/s", "RF_BURST_UPLOAD": "10000",
-               "RF_RATE_TUS": "10000r/s", "RF_BURST_TUS": "10000",
-               "RF_CONN_PER_IP": "2000"}  # fmt: skip
-BENCH_APP = {"ENVIRONMENT": "test", "RATE_LIMIT_DEFAULT": "1000000/minute",
-             "RATE_LIMIT_UPLOAD": "1000000/minute", "RATE_LIMIT_AUTH": "1000000/minute",
-             "RATE_LIMIT_TUS": "1000000/minute", "UPLOADS_OPEN_MAX_PER_USER": "0",
-             "BACKLOG_MAX_QUEUED": "0", "BACKLOG_MAX_OLDEST_SECONDS": "0", "MIN_FREE_DISK_BYTES": "0",
-             "LOGIN_FAILURES_PER_ACCOUNT": "1000000/minute", "MAX_QUEUED_JOBS_PER_USER": "0",
-             "MAX_STORED_BYTES_PER_USER": "0", "UPLOADS_MAX_PER_PROCESS": "0", "UPLOADS_MAX_PER_USER": "0",
-             # Each simulated user signs up and logs in once; at the default cost (12) 300 users'
-             # bcrypt would eat the 2 vCPUs the uploads are measured on.
-             "BCRYPT_ROUNDS": "10"}  # fmt: skip
+BENCH_NGINX = {
+    "RF_RATE_API": "10000r/s",
+    "RF_BURST_API": "10000",
+    "RF_RATE_AUTH": "10000r/s",
+    "RF_BURST_AUTH": "10000",
+    "RF_RATE_UPLOAD": "10000r/s",
+    "RF_BURST_UPLOAD": "10000",
+    "RF_RATE_TUS": "10000r/s",
+    "RF_BURST_TUS": "10000",
+    "RF_CONN_PER_IP": "2000",
+}
+BENCH_APP = {
+    "ENVIRONMENT": "test",
+    "RATE_LIMIT_DEFAULT": "1000000/minute",
+    "RATE_LIMIT_UPLOAD": "1000000/minute",
+    "RATE_LIMIT_AUTH": "1000000/minute",
+    "RATE_LIMIT_TUS": "1000000/minute",
+    "UPLOADS_OPEN_MAX_PER_USER": "0",
+    "BACKLOG_MAX_QUEUED": "0",
+    "BACKLOG_MAX_OLDEST_SECONDS": "0",
+    "MIN_FREE_DISK_BYTES": "0",
+    "LOGIN_FAILURES_PER_ACCOUNT": "1000000/minute",
+    "MAX_QUEUED_JOBS_PER_USER": "0",
+    "MAX_STORED_BYTES_PER_USER": "0",
+    "UPLOADS_MAX_PER_PROCESS": "0",
+    "UPLOADS_MAX_PER_USER": "0",
+    # Each simulated user signs up and logs in once; at the default cost (12) 300 users'
+    # bcrypt would eat the 2 vCPUs the uploads are measured on.
+    "BCRYPT_ROUNDS": "10",
+}
 
 
-def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> dict[str, Any]:
+def run_locust(
+    host: str,
+    users: int,
+    seconds: int,
+    clip: Path,
+    out: Path,
+    user_class: str = "UploadUser",
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     prefix = out / "locust"
-    env = {**os.environ, "BENCH_CLIP": str(clip)}
+    env = {**os.environ, "BENCH_CLIP": str(clip), **(extra_env or {})}
     spawn = max(1, users // 5)
-    subprocess.run([str(VENV_BIN / "locust"), "-f", str(REPO / "bench" / "locustfile.py"),
-                    "--headless", "-u", str(users), "-r", str(spawn), "-t", f"{seconds}s",
-                    "--host", host, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
-                    "--reset-stats"],  # stats restart once every user has spawned: no ramp-up
-                   env=env, check=False, capture_output=True, timeout=seconds + 300)  # fmt: skip
+    subprocess.run(
+        [
+            str(VENV_BIN / "locust"),
+            "-f",
+            str(REPO / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(spawn),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            host,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--stop-timeout",
+            "30",
+            "--reset-stats",
+            user_class,
+        ],  # stats restart once all users spawned: no ramp-up
+        env=env,
+        check=False,
+        capture_output=True,
+        timeout=seconds + 300,
+    )
     row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
     failures = _csv(f"{prefix}_failures.csv")
     limited = other = 0
@@ -62,14 +110,20 @@ def run_locust(host: str, users: int, seconds: int, clip: Path, out: Path) -> di
     # Locust's rates cover the window after the reset (spawning done), not the whole run.
     ok_per_second = float(row["Requests/s"]) - float(row["Failures/s"])
     return {
-        "users": users, "seconds": seconds, "requests": requests, "ok": ok,
+        "users": users,
+        "seconds": seconds,
+        "requests": requests,
+        "ok": ok,
         "errors_pct": round(100 * other / requests, 2) if requests else 0.0,
         "limited_pct": round(100 * limited / requests, 2) if requests else 0.0,
         "throughput": round(ok_per_second, 2),
-        "avg_ms": float(row["Average Response Time"]), "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"]),
+        "avg_ms": float(row["Average Response Time"]),
+        "p50_ms": float(row["50%"]),
+        "p95_ms": float(row["95%"]),
+        "p99_ms": float(row["99%"]),
+        "max_ms": float(row["Max Response Time"]),
         "failures": [f["Error"] for f in failures][:5],
-    }  # fmt: skip
+    }
 
 
 def _csv(path: str) -> list[dict[str, str]]:
@@ -92,40 +146,117 @@ class Janitor(threading.Thread):
 
 
 def _edge_stack(root: Path, services: Services, settings: dict[str, str], **kw: Any) -> Stack:
-    return Stack(root, services, api_server="gunicorn", edge=True, settings=settings,
-                 nginx_settings=BENCH_NGINX, **kw)  # fmt: skip
+    return Stack(
+        root,
+        services,
+        api_server="gunicorn",
+        edge=True,
+        settings=settings,
+        nginx_settings=BENCH_NGINX,
+        **kw,
+    )
 
 
 def _spread(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3)}  # fmt: skip
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One target's rounds in one figure each: medians of rates and latencies, sums of counts,
     the worst error share (an error in any round is reported)."""
-    out: dict[str, Any] = {"users": runs[0]["users"], "seconds": sum(r["seconds"] for r in runs),
-                           "requests": sum(r["requests"] for r in runs), "ok": sum(r["ok"] for r in runs),
-                           "errors_pct": max(r["errors_pct"] for r in runs),
-                           "limited_pct": max(r["limited_pct"] for r in runs),
-                           "failures": [f for r in runs for f in r["failures"]][:5]}  # fmt: skip
+    out: dict[str, Any] = {
+        "users": runs[0]["users"],
+        "seconds": sum(r["seconds"] for r in runs),
+        "requests": sum(r["requests"] for r in runs),
+        "ok": sum(r["ok"] for r in runs),
+        "errors_pct": max(r["errors_pct"] for r in runs),
+        "limited_pct": max(r["limited_pct"] for r in runs),
+        "failures": [f for r in runs for f in r["failures"]][:5],
+    }
     for key in ("throughput", "avg_ms", "p50_ms", "p95_ms", "p99_ms"):
         out[key] = round(statistics.median(r[key] for r in runs), 2)
     out["max_ms"] = max(r["max_ms"] for r in runs)
     return out
 
 
+TUS_TARGETS = [
+    ("multipart", "UploadUser", {}),
+    ("bare", "UploadUser", {}),
+    ("tus", "TusUser", {}),
+    ("tus_chunks", "TusUser", {"BENCH_TUS_CHUNK": str(5 * 2**20)}),
+]
+
+
+def tus_phases(
+    reel: Stack,
+    bare: Stack,
+    users_list: list[int],
+    seconds: int,
+    rounds: int,
+    clip: Path,
+    root: Path,
+) -> list[dict[str, Any]]:
+    """tus whole-file PATCH, tus in 5 MiB chunks, multipart and the bare endpoint at the same
+    users, each round running the four in a rotated order."""
+    rows = []
+    for users in users_list:
+        row: dict[str, Any] = {"users": users, "rounds": []}
+        for round_no in range(rounds):
+            shift = round_no % len(TUS_TARGETS)
+            pair: dict[str, Any] = {}
+            for name, user_class, env in TUS_TARGETS[shift:] + TUS_TARGETS[:shift]:
+                out = root / "locust" / f"tus-{name}-{users}-{round_no}"
+                out.mkdir(parents=True, exist_ok=True)
+                stack = bare if name == "bare" else reel
+                pair[name] = run_locust(stack.url, users, seconds, clip, out, user_class, env)
+                print(
+                    f"  tus {users:4} users r{round_no} {name:10} {pair[name]['throughput']:7} ok/s "
+                    f"p95 {pair[name]['p95_ms']:8.0f} ms errors {pair[name]['errors_pct']}%",
+                    flush=True,
+                )
+            row["rounds"].append(pair)
+        for name, _, _ in TUS_TARGETS:
+            row[name] = _median_run([pair[name] for pair in row["rounds"]])
+        for label, a, b in (
+            ("tus_vs_bare", "tus", "bare"),
+            ("tus_vs_multipart", "tus", "multipart"),
+            ("chunks_vs_bare", "tus_chunks", "bare"),
+            ("multipart_vs_bare", "multipart", "bare"),
+        ):
+            row[label] = _spread([_pair_ratio(p, a, b, "throughput") for p in row["rounds"]])
+        rows.append(row)
+    return rows
+
+
+def _pair_ratio(pair: dict[str, Any], a: str, b: str, key: str) -> float:
+    return pair[a][key] / pair[b][key] if pair[b][key] else 0.0
+
+
 def web_tier(
-    phases: list[tuple[str, int, int]], big_upload_mb: int, clip: Path, root: Path, rounds: int = 3
+    phases: list[tuple[str, int, int]],
+    big_upload_mb: int,
+    clip: Path,
+    root: Path,
+    rounds: int = 3,
+    tus_users: list[int] | None = None,
+    tus_seconds: int = 20,
 ) -> dict[str, Any]:
     """Each phase runs `rounds` times per target, alternating targets (reelforge, bare, then
     bare, reelforge, …) so drift on a shared machine hits both alike. Each round's ratio pairs the
     two runs of that round; the report gives the median ratio and its min–max spread."""
     reel_root, bare_root = root / "web", root / "bare"
-    reel = _edge_stack(reel_root, Services.start(reel_root),
-                       {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)})  # fmt: skip
-    bare = _edge_stack(bare_root, Services.embedded(bare_root),
-                       {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)})  # fmt: skip
+    reel = _edge_stack(
+        reel_root, Services.start(reel_root), {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)}
+    )
+    bare = _edge_stack(
+        bare_root,
+        Services.embedded(bare_root),
+        {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)},
+    )
     results: dict[str, Any] = {"phases": []}
     janitor = Janitor(reel.storage_dir)
     try:
@@ -141,16 +272,23 @@ def web_tier(
                     out = root / "locust" / f"{target}-{name.replace(' ', '-')}-{round_no}"
                     out.mkdir(parents=True, exist_ok=True)
                     pair[target] = run_locust(stack.url, users, seconds, clip, out)
-                    print(f"  {name:13} r{round_no} {target:9} {pair[target]['throughput']:7} ok/s "
-                          f"p95 {pair[target]['p95_ms']:8.0f} ms errors {pair[target]['errors_pct']}% "
-                          f"429/503 {pair[target]['limited_pct']}%", flush=True)  # fmt: skip
+                    print(
+                        f"  {name:13} r{round_no} {target:9} {pair[target]['throughput']:7} ok/s "
+                        f"p95 {pair[target]['p95_ms']:8.0f} ms errors {pair[target]['errors_pct']}% "
+                        f"429/503 {pair[target]['limited_pct']}%",
+                        flush=True,
+                    )
                 row["rounds"].append(pair)
             for target in ("reelforge", "bare"):
                 row[target] = _median_run([pair[target] for pair in row["rounds"]])
             row["throughput_ratio"] = _spread([_ratio(p, "throughput") for p in row["rounds"]])
             row["p95_ratio"] = _spread([_ratio(p, "p95_ms") for p in row["rounds"]])
             results["phases"].append(row)
-        results["memory"] = big_upload_memory(reel, big_upload_mb, token(reel.url))
+        results["tus"] = tus_phases(reel, bare, tus_users or [], tus_seconds, rounds, clip, root)
+        bearer = token(reel.url)
+        results["memory"] = big_upload_memory(reel, big_upload_mb, bearer)
+        results["tus_memory"] = big_tus_memory(reel, big_upload_mb, bearer)
+        results["tus_resume"] = resume_overhead(reel, bearer, clip.read_bytes())
     finally:
         janitor.stop.set()
         reel.stop()
@@ -159,15 +297,19 @@ def web_tier(
 
 
 def _ratio(pair: dict[str, Any], key: str) -> float:
-    bare = pair["bare"][key]
-    return pair["reelforge"][key] / bare if bare else 0.0
+    return _pair_ratio(pair, "reelforge", "bare", key)
 
 
 def default_limits(users: int, seconds: int, clip: Path, root: Path) -> dict[str, Any]:
     """A short run with the shipped limits: what one busy IP sees."""
     folder = root / "defaults"
-    stack = Stack(folder, Services.start(folder), api_server="gunicorn", edge=True,
-                  settings={"ENVIRONMENT": "test"})  # fmt: skip
+    stack = Stack(
+        folder,
+        Services.start(folder),
+        api_server="gunicorn",
+        edge=True,
+        settings={"ENVIRONMENT": "test"},
+    )
     try:
         stack.start(worker=False)
         out = root / "locust" / "defaults"
@@ -179,8 +321,13 @@ def default_limits(users: int, seconds: int, clip: Path, root: Path) -> dict[str
 
 def token(url: str) -> str:
     email = f"bench-{time.monotonic_ns()}@example.com"
-    body = {"first_name": "B", "last_name": "U", "email": email, "password1": "bench-pass-1",
-            "password2": "bench-pass-1"}  # fmt: skip
+    body = {
+        "first_name": "B",
+        "last_name": "U",
+        "email": email,
+        "password1": "bench-pass-1",
+        "password2": "bench-pass-1",
+    }
     httpx.post(url + "/api/auth/signup", json=body, timeout=30)
     login = httpx.post(
         url + "/api/auth/login", json={"email": email, "password": "bench-pass-1"}, timeout=30

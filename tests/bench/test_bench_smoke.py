@@ -26,6 +26,7 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
         "## Scheduling (fair vs FIFO, same workload, same run)",
         "## Pick-up latency (upload commit → claim)",
         "## Worker memory per job",
+        "## Resumable uploads (tus)",
     ):
         assert heading in report
     data = json.loads((tmp_path / "bench" / "results.json").read_text())
@@ -47,6 +48,11 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
     assert set(simulation["results"]) == {"burst", "day", "trickle"}
     assert simulation["results"]["burst"]["backlog target"]["jobs"] == 500
     assert data["web"]["memory"]["status"] == 202
+    for row in data["web"]["tus"]:
+        for target in ("multipart", "bare", "tus", "tus_chunks"):
+            assert row[target]["requests"] > 0 and row[target]["errors_pct"] == 0, row
+    assert data["web"]["tus_memory"]["status"] == 204
+    assert data["web"]["tus_resume"]["cut_and_resumed_s"] > 0
     assert data["enqueue"]["per_second"] > 0
     for plot in ("throughput.png", "latency_p95.png", "latency_p50.png", "sim-burst.png"):
         assert (tmp_path / "bench" / plot).read_bytes()[:4] == b"\x89PNG"
