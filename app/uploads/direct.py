@@ -28,7 +28,7 @@ PartNumber = Annotated[int, Path(ge=1, le=MAX_PARTS)]
 class DirectUploadIn(BaseModel):
     title: str = Field(min_length=1, max_length=255)
     filename: str | None = Field(default=None, max_length=255)
-    size: int = Field(gt=0, le=2**62, description="Bytes the client will upload")
+    size: int = Field(gt=0, le=10**15, description="Bytes the client will upload")
 
 
 class DirectUploadOut(BaseModel):
