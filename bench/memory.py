@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,7 +24,8 @@ def _body(megabytes: int) -> Iterator[bytes]:
     yield b"\r\n--b--\r\n"
 
 
-def big_upload_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any]:
+def rss_during(stack: Stack, action: Callable[[], int]) -> dict[str, Any]:
+    """Run `action` (it returns an HTTP status) while sampling every gunicorn worker's RSS."""
     assert stack.api is not None and stack.api.proc is not None
     workers = psutil.Process(stack.api.proc.pid).children()  # gunicorn's workers
 
@@ -42,12 +43,7 @@ def big_upload_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "multipart/form-data; boundary=b",
-    }
-    response = httpx.post(stack.base_url + "/api/videos/upload", headers=headers,
-                          content=_body(megabytes), timeout=600)  # fmt: skip
+    status = action()
     done.set()
     sampler.join()
     time.sleep(1)
@@ -55,6 +51,19 @@ def big_upload_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any
     peak = [max(p, a) for p, a in zip(peak, after, strict=True)]
     growth = [p - b for p, b in zip(peak, before, strict=True)]
     busiest = growth.index(max(growth))
-    return {"megabytes": megabytes, "status": response.status_code,
-            "rss_before_mb": round(before[busiest], 1), "rss_peak_mb": round(peak[busiest], 1),
-            "rss_after_mb": round(after[busiest], 1), "growth_mb": round(growth[busiest], 1)}  # fmt: skip
+    return {"status": status, "rss_before_mb": round(before[busiest], 1),
+            "rss_peak_mb": round(peak[busiest], 1), "rss_after_mb": round(after[busiest], 1),
+            "growth_mb": round(growth[busiest], 1)}  # fmt: skip
+
+
+def big_upload_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any]:
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "multipart/form-data; boundary=b",
+    }
+
+    def send() -> int:
+        return httpx.post(stack.base_url + "/api/videos/upload", headers=headers,
+                          content=_body(megabytes), timeout=600).status_code  # fmt: skip
+
+    return {"megabytes": megabytes, **rss_during(stack, send)}

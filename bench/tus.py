@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
+from bench.locust_run import median_run, pair_ratio, run_locust, spread
+from bench.memory import rss_during
 from devstack.stack import Stack
 
 HEADER = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 12  # sniffs as MP4
@@ -36,37 +37,6 @@ def patch(upload: str, token: str, offset: int, body: Any) -> httpx.Response:
         **_tus(token), "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})  # fmt: skip
 
 
-def _rss_during(stack: Stack, action: Callable[[], int]) -> dict[str, Any]:
-    assert stack.api is not None and stack.api.proc is not None
-    workers = psutil.Process(stack.api.proc.pid).children()
-
-    def rss() -> list[float]:
-        return [w.memory_info().rss / 2**20 for w in workers]
-
-    before = rss()
-    peak = list(before)
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[:] = [max(p, now) for p, now in zip(peak, rss(), strict=True)]
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    status = action()
-    done.set()
-    sampler.join()
-    time.sleep(1)
-    after = rss()
-    peak = [max(p, a) for p, a in zip(peak, after, strict=True)]
-    growth = [p - b for p, b in zip(peak, before, strict=True)]
-    busiest = growth.index(max(growth))
-    return {"status": status, "rss_before_mb": round(before[busiest], 1),
-            "rss_peak_mb": round(peak[busiest], 1), "rss_after_mb": round(after[busiest], 1),
-            "growth_mb": round(growth[busiest], 1)}  # fmt: skip
-
-
 def big_tus_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any]:
     length = len(HEADER) + megabytes * 2**20
 
@@ -80,7 +50,7 @@ def big_tus_memory(stack: Stack, megabytes: int, token: str) -> dict[str, Any]:
         upload = create(stack.base_url, token, length, "big tus")
         return patch(upload, token, 0, body()).status_code
 
-    return {"megabytes": megabytes, **_rss_during(stack, send)}
+    return {"megabytes": megabytes, **rss_during(stack, send)}
 
 
 def resume_overhead(stack: Stack, token: str, payload: bytes, runs: int = 3) -> dict[str, Any]:
@@ -121,3 +91,52 @@ def resume_overhead(stack: Stack, token: str, payload: bytes, runs: int = 3) -> 
     return {"bytes": len(payload), "whole_s": round(wholes[runs // 2], 3),
             "cut_and_resumed_s": round(cuts[runs // 2][0], 3),
             "resent_bytes_max": max(c[1] for c in cuts)}  # fmt: skip
+
+
+TUS_TARGETS = [
+    ("multipart", "UploadUser", {}),
+    ("bare", "UploadUser", {}),
+    ("tus", "TusUser", {}),
+    ("tus_chunks", "TusUser", {"BENCH_TUS_CHUNK": str(5 * 2**20)}),
+]
+
+
+def tus_phases(
+    reel: Stack,
+    bare: Stack,
+    users_list: list[int],
+    seconds: int,
+    rounds: int,
+    clip: Path,
+    root: Path,
+) -> list[dict[str, Any]]:
+    """tus whole-file PATCH, tus in 5 MiB chunks, multipart and the bare endpoint at the same
+    users, each round running the four in a rotated order."""
+    rows = []
+    for users in users_list:
+        row: dict[str, Any] = {"users": users, "rounds": []}
+        for round_no in range(rounds):
+            shift = round_no % len(TUS_TARGETS)
+            pair: dict[str, Any] = {}
+            for name, user_class, env in TUS_TARGETS[shift:] + TUS_TARGETS[:shift]:
+                out = root / "locust" / f"tus-{name}-{users}-{round_no}"
+                out.mkdir(parents=True, exist_ok=True)
+                stack = bare if name == "bare" else reel
+                pair[name] = run_locust(stack.url, users, seconds, clip, out, user_class, env)
+                print(
+                    f"  tus {users:4} users r{round_no} {name:10} {pair[name]['throughput']:7} ok/s "
+                    f"p95 {pair[name]['p95_ms']:8.0f} ms errors {pair[name]['errors_pct']}%",
+                    flush=True,
+                )
+            row["rounds"].append(pair)
+        for name, _, _ in TUS_TARGETS:
+            row[name] = median_run([pair[name] for pair in row["rounds"]])
+        for label, a, b in (
+            ("tus_vs_bare", "tus", "bare"),
+            ("tus_vs_multipart", "tus", "multipart"),
+            ("chunks_vs_bare", "tus_chunks", "bare"),
+            ("multipart_vs_bare", "multipart", "bare"),
+        ):
+            row[label] = spread([pair_ratio(p, a, b, "throughput") for p in row["rounds"]])
+        rows.append(row)
+    return rows

@@ -4,10 +4,6 @@ shipped limits (what one busy IP sees)."""
 
 from __future__ import annotations
 
-import csv
-import os
-import statistics
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -15,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from bench.locust_run import median_run, pair_ratio, run_locust, spread
 from bench.memory import big_upload_memory
-from bench.tus import big_tus_memory, resume_overhead
-from devstack.servers import REPO, VENV_BIN
+from bench.tus import big_tus_memory, resume_overhead, tus_phases
 from devstack.services import Services
 from devstack.stack import Stack
 
@@ -55,82 +51,6 @@ BENCH_APP = {
 }
 
 
-def run_locust(
-    host: str,
-    users: int,
-    seconds: int,
-    clip: Path,
-    out: Path,
-    user_class: str = "UploadUser",
-    extra_env: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    prefix = out / "locust"
-    env = {**os.environ, "BENCH_CLIP": str(clip), **(extra_env or {})}
-    spawn = max(1, users // 5)
-    subprocess.run(
-        [
-            str(VENV_BIN / "locust"),
-            "-f",
-            str(REPO / "bench" / "locustfile.py"),
-            "--headless",
-            "-u",
-            str(users),
-            "-r",
-            str(spawn),
-            "-t",
-            f"{seconds}s",
-            "--host",
-            host,
-            "--csv",
-            str(prefix),
-            "--only-summary",
-            "--stop-timeout",
-            "30",
-            "--reset-stats",
-            user_class,
-        ],  # stats restart once all users spawned: no ramp-up
-        env=env,
-        check=False,
-        capture_output=True,
-        timeout=seconds + 300,
-    )
-    row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
-    failures = _csv(f"{prefix}_failures.csv")
-    limited = other = 0
-    for failure in failures:
-        if failure["Name"] != "upload":
-            continue
-        count = int(failure["Occurrences"])
-        if "HTTP 429" in failure["Error"] or "HTTP 503" in failure["Error"]:
-            limited += count
-        else:
-            other += count
-    requests = int(row["Request Count"])
-    ok = requests - int(row["Failure Count"])
-    # Locust's rates cover the window after the reset (spawning done), not the whole run.
-    ok_per_second = float(row["Requests/s"]) - float(row["Failures/s"])
-    return {
-        "users": users,
-        "seconds": seconds,
-        "requests": requests,
-        "ok": ok,
-        "errors_pct": round(100 * other / requests, 2) if requests else 0.0,
-        "limited_pct": round(100 * limited / requests, 2) if requests else 0.0,
-        "throughput": round(ok_per_second, 2),
-        "avg_ms": float(row["Average Response Time"]),
-        "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]),
-        "p99_ms": float(row["99%"]),
-        "max_ms": float(row["Max Response Time"]),
-        "failures": [f["Error"] for f in failures][:5],
-    }
-
-
-def _csv(path: str) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 class Janitor(threading.Thread):
     """Deletes uploaded originals as the web-tier phases run (workers are paused there), so a
     long run does not fill the disk."""
@@ -155,85 +75,6 @@ def _edge_stack(root: Path, services: Services, settings: dict[str, str], **kw: 
         nginx_settings=BENCH_NGINX,
         **kw,
     )
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-    }
-
-
-def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One target's rounds in one figure each: medians of rates and latencies, sums of counts,
-    the worst error share (an error in any round is reported)."""
-    out: dict[str, Any] = {
-        "users": runs[0]["users"],
-        "seconds": sum(r["seconds"] for r in runs),
-        "requests": sum(r["requests"] for r in runs),
-        "ok": sum(r["ok"] for r in runs),
-        "errors_pct": max(r["errors_pct"] for r in runs),
-        "limited_pct": max(r["limited_pct"] for r in runs),
-        "failures": [f for r in runs for f in r["failures"]][:5],
-    }
-    for key in ("throughput", "avg_ms", "p50_ms", "p95_ms", "p99_ms"):
-        out[key] = round(statistics.median(r[key] for r in runs), 2)
-    out["max_ms"] = max(r["max_ms"] for r in runs)
-    return out
-
-
-TUS_TARGETS = [
-    ("multipart", "UploadUser", {}),
-    ("bare", "UploadUser", {}),
-    ("tus", "TusUser", {}),
-    ("tus_chunks", "TusUser", {"BENCH_TUS_CHUNK": str(5 * 2**20)}),
-]
-
-
-def tus_phases(
-    reel: Stack,
-    bare: Stack,
-    users_list: list[int],
-    seconds: int,
-    rounds: int,
-    clip: Path,
-    root: Path,
-) -> list[dict[str, Any]]:
-    """tus whole-file PATCH, tus in 5 MiB chunks, multipart and the bare endpoint at the same
-    users, each round running the four in a rotated order."""
-    rows = []
-    for users in users_list:
-        row: dict[str, Any] = {"users": users, "rounds": []}
-        for round_no in range(rounds):
-            shift = round_no % len(TUS_TARGETS)
-            pair: dict[str, Any] = {}
-            for name, user_class, env in TUS_TARGETS[shift:] + TUS_TARGETS[:shift]:
-                out = root / "locust" / f"tus-{name}-{users}-{round_no}"
-                out.mkdir(parents=True, exist_ok=True)
-                stack = bare if name == "bare" else reel
-                pair[name] = run_locust(stack.url, users, seconds, clip, out, user_class, env)
-                print(
-                    f"  tus {users:4} users r{round_no} {name:10} {pair[name]['throughput']:7} ok/s "
-                    f"p95 {pair[name]['p95_ms']:8.0f} ms errors {pair[name]['errors_pct']}%",
-                    flush=True,
-                )
-            row["rounds"].append(pair)
-        for name, _, _ in TUS_TARGETS:
-            row[name] = _median_run([pair[name] for pair in row["rounds"]])
-        for label, a, b in (
-            ("tus_vs_bare", "tus", "bare"),
-            ("tus_vs_multipart", "tus", "multipart"),
-            ("chunks_vs_bare", "tus_chunks", "bare"),
-            ("multipart_vs_bare", "multipart", "bare"),
-        ):
-            row[label] = _spread([_pair_ratio(p, a, b, "throughput") for p in row["rounds"]])
-        rows.append(row)
-    return rows
-
-
-def _pair_ratio(pair: dict[str, Any], a: str, b: str, key: str) -> float:
-    return pair[a][key] / pair[b][key] if pair[b][key] else 0.0
 
 
 def web_tier(
@@ -280,9 +121,9 @@ def web_tier(
                     )
                 row["rounds"].append(pair)
             for target in ("reelforge", "bare"):
-                row[target] = _median_run([pair[target] for pair in row["rounds"]])
-            row["throughput_ratio"] = _spread([_ratio(p, "throughput") for p in row["rounds"]])
-            row["p95_ratio"] = _spread([_ratio(p, "p95_ms") for p in row["rounds"]])
+                row[target] = median_run([pair[target] for pair in row["rounds"]])
+            row["throughput_ratio"] = spread([_ratio(p, "throughput") for p in row["rounds"]])
+            row["p95_ratio"] = spread([_ratio(p, "p95_ms") for p in row["rounds"]])
             results["phases"].append(row)
         results["tus"] = tus_phases(reel, bare, tus_users or [], tus_seconds, rounds, clip, root)
         bearer = token(reel.url)
@@ -297,7 +138,7 @@ def web_tier(
 
 
 def _ratio(pair: dict[str, Any], key: str) -> float:
-    return _pair_ratio(pair, "reelforge", "bare", key)
+    return pair_ratio(pair, "reelforge", "bare", key)
 
 
 def default_limits(users: int, seconds: int, clip: Path, root: Path) -> dict[str, Any]:

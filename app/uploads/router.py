@@ -202,6 +202,7 @@ async def _patch(
 ) -> tuple[int, int | None]:
     upload = held.upload
     store = resumable_store(storage, settings.s3_part_bytes)
+    received = False
     try:
         checksum = parse_checksum(upload_checksum)
         progress = Progress.from_row(
@@ -209,16 +210,13 @@ async def _patch(
         )
         appender = await store.open(upload.id, upload.key, upload.offset, progress)
         chunk = await receive_chunk(
-            request,
-            appender,
-            held,
-            settings,
-            checksum,
+            request, appender, held, settings, checksum,
             lambda: service.renew(database, settings, held),
-        )
-    except BaseException:
-        await service.release(database, held)
-        raise
+        )  # fmt: skip
+        received = True
+    finally:
+        if not received:  # the lock is given back on any failure before the bytes are counted
+            await service.release(database, held)
     if chunk.unsupported:
         await service.terminate(database, store, upload)
         assert chunk.error is not None
