@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
 from app.deps import CurrentUser, DatabaseDep, PublisherDep, SettingsDep, StorageDep
-from app.errors import BadRequest, NotFound, UnsupportedMedia
+from app.errors import BadRequest, DomainError, NotFound, UnsupportedMedia
 from app.openapi import errors
 from app.ratelimit import exempt, limit
 from app.uploads import service
@@ -111,11 +111,17 @@ async def create_upload(
     has_body = request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE)
     if not has_body:
         return Response(status_code=201, headers=headers)
-    # creation-with-upload: the first chunk rides along (a failure here leaves the upload at 0)
+    # creation-with-upload: the first chunk rides along. If it fails, the upload still exists
+    # (unless it was terminated as not a video): the error carries its Location to resume from.
     held = await service.hold(database, settings, user, upload.id, 0)
-    offset, video_id = await _patch(
-        request, held, settings, database, storage, publisher, user, upload_checksum
-    )
+    try:
+        offset, video_id = await _patch(
+            request, held, settings, database, storage, publisher, user, upload_checksum
+        )
+    except DomainError as exc:
+        if exc.status_code != UnsupportedMedia.status_code:
+            exc.headers = {**(exc.headers or {}), "Location": headers["Location"]}
+        raise
     return Response(
         status_code=201, headers={**headers, "Upload-Offset": str(offset), **_done(video_id)}
     )

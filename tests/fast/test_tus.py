@@ -103,6 +103,18 @@ async def test_creation_with_upload_sends_the_whole_file_in_the_post(
     assert created.headers["upload-offset"] == str(len(MP4)) and "x-video-id" in created.headers
 
 
+async def test_a_failed_creation_with_upload_still_says_where_to_resume(
+    client: httpx.AsyncClient,
+) -> None:
+    auth = await _token(client)
+    wrong = base64.b64encode(hashlib.sha1(b"not these bytes").digest()).decode()
+    created = await client.post("/api/uploads", content=MP4[:100], headers={
+        **auth, **OCTETS, "Upload-Length": str(len(MP4)), "Upload-Metadata": meta(title="x"),
+        "Upload-Checksum": f"sha1 {wrong}"})  # fmt: skip
+    assert created.status_code == 460 and created.headers["location"].startswith("/api/uploads/")
+    assert await offset_of(client, auth, created.headers["location"]) == 0
+
+
 async def test_protocol_errors(client: httpx.AsyncClient) -> None:
     auth = await _token(client)
     no_version = await client.post("/api/uploads", headers={**auth, "Upload-Length": "10"})
