@@ -27,7 +27,11 @@ def _detail(response) -> str:  # type: ignore[no-untyped-def]
         return (response.text or "")[:80].replace("\n", " ")
 
 
-class UploadUser(HttpUser):
+class BenchUser(HttpUser):
+    """Signs up and logs in; no task of its own (Locust adds a base class's tasks to every
+    subclass, so each upload protocol below is a sibling, not a child of another)."""
+
+    abstract = True
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
@@ -59,6 +63,10 @@ class UploadUser(HttpUser):
         if login.status_code == 200:
             self.auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
+
+class UploadUser(BenchUser):
+    """Multipart: the whole clip in one POST."""
+
     @task
     def upload(self) -> None:
         if not self.auth:
@@ -86,7 +94,7 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-class TusUser(UploadUser):
+class TusUser(BenchUser):
     """The same user uploading the same clip over tus: create, then PATCH — the whole file in one
     request, or BENCH_TUS_CHUNK bytes per PATCH. One finished upload is one "upload" sample."""
 
