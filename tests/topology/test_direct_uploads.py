@@ -139,3 +139,8 @@ def test_another_users_upload_is_not_found(edge: Api) -> None:
         response = edge.http.request(method, f"/api/direct-uploads/{upload['upload_id']}{path}",
                                      headers=other, json={"parts": [{"part_number": 1, "etag": "x"}]})  # fmt: skip
         assert response.status_code == 404, (method, path, response.status_code)
+    # the owner aborts: no multipart upload is left open in the shared bucket
+    assert (
+        edge.http.delete(f"/api/direct-uploads/{upload['upload_id']}", headers=owner).status_code
+        == 204
+    )

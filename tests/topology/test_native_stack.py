@@ -159,7 +159,8 @@ def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: Stack) -> 
 
 def test_app_limit_is_shared_by_all_gunicorn_workers(strict: Stack) -> None:
     api = Api(strict.url)
-    auth = api.user()
+    user = api.signup()
+    auth = {"Authorization": f"Bearer {api.token(user['email'])}"}
     codes = []
     for _ in range(11):  # a new connection each time: gunicorn hands them to either worker
         codes.append(httpx.get(strict.base_url + "/api/videos", headers=auth, timeout=10))
@@ -170,7 +171,7 @@ def test_app_limit_is_shared_by_all_gunicorn_workers(strict: Stack) -> None:
     server = strict.services.server(Redis)
     assert server is not None
     client = redis.Redis(port=server.port)
-    user_keys = [k for k in client.keys("*reelforge-rl*user:*")]
+    user_keys = [k for k in client.keys(f"*reelforge-rl*user:{user['id']}/*")]  # this test's user
     assert len(user_keys) == 1 and int(client.get(user_keys[0]) or 0) >= 10
 
 
