@@ -231,18 +231,23 @@ async def _patch(
         await service.release(database, held)
         assert chunk.error is not None
         raise chunk.error
-    video_id = await service.record(
-        database,
-        storage,
-        publisher,
-        settings,
-        user,
-        held,
-        offset=chunk.offset,
-        progress=chunk.progress,
-        head=chunk.head,
-        content_type=chunk.content_type,
-    )
+    try:
+        video_id = await service.record(
+            database,
+            storage,
+            publisher,
+            settings,
+            user,
+            held,
+            offset=chunk.offset,
+            progress=chunk.progress,
+            head=chunk.head,
+            content_type=chunk.content_type,
+        )
+    except DomainError:
+        if chunk.offset == upload.length:  # the job was refused (a quota): the bytes are
+            await service.terminate(database, store, upload)  # assembled, so nothing resumes
+        raise
     if chunk.error is not None:  # the partial bytes are kept; the client resumes from them
         raise chunk.error
     return chunk.offset, video_id

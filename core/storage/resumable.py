@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
+from botocore.exceptions import ClientError
 
 from core.storage.base import Storage, StorageError
 
@@ -217,9 +218,13 @@ class S3Resumable(ResumableStore):
         client, bucket = self.s3.client, self.s3.bucket
         try:
             if progress.backend_upload_id:
-                client.abort_multipart_upload(
-                    Bucket=bucket, Key=key, UploadId=progress.backend_upload_id
-                )
+                try:
+                    client.abort_multipart_upload(
+                        Bucket=bucket, Key=key, UploadId=progress.backend_upload_id
+                    )
+                except ClientError as exc:  # already completed or aborted: nothing to free
+                    if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                        raise
             listed = client.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{upload_id}/")
             for item in listed.get("Contents", []):
                 client.delete_object(Bucket=bucket, Key=item["Key"])

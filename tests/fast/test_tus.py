@@ -279,3 +279,17 @@ async def test_direct_uploads_need_the_s3_backend(client: httpx.AsyncClient) -> 
     response = await client.post("/api/direct-uploads", headers=auth,
                                  json={"title": "x", "size": 10})  # fmt: skip
     assert response.status_code == 409 and "S3 storage backend" in response.json()["detail"]
+
+
+async def test_a_job_refused_at_the_last_byte_ends_the_upload_cleanly(
+    client: httpx.AsyncClient, settings: Settings, storage: LocalStorage
+) -> None:
+    auth = await _token(client)
+    url = (await create(client, auth)).headers["location"]
+    assert (await patch(client, auth, url, 0, MP4[:100])).status_code == 204
+    settings.max_stored_bytes_per_user = 10  # the quota is used up while the upload was open
+    last = await patch(client, auth, url, 100, MP4[100:])
+    assert last.status_code == 507 and "quota" in last.json()["detail"]
+    assert (await client.head(url, headers={**auth, **TUS})).status_code == 404
+    assert not any(storage.root.rglob("original"))  # nothing half-kept
+    assert not any((storage.root / "uploads").glob("*"))
