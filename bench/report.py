@@ -93,7 +93,10 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         + ", ".join(f"`{k}={v}`" for k, v in results["bench_limits"]["nginx"].items())
         + "; app "
         + ", ".join(f"`{k}={v}`" for k, v in results["bench_limits"]["app"].items())
-        + ". Uploads go to local storage here (the S3 server on this box is a Python emulator "
+        + ". Accounts: "
+        + web.get("auth", "each Locust user signs up and logs in as it spawns")
+        + ", so the measured window holds uploads, not bcrypt."
+        + " Uploads go to local storage here (the S3 server on this box is a Python emulator "
         "whose CPU cost would be measured instead of reelforge's).",
         "",
         "| phase | target | users | requests | errors % (not 429/503) | 429/503 % | uploads/s | avg ms | p50 | p95 | p99 | max |",

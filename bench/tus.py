@@ -109,6 +109,7 @@ def tus_phases(
     rounds: int,
     clip: Path,
     root: Path,
+    tokens: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """tus whole-file PATCH, tus in 5 MiB chunks, multipart and the bare endpoint at the same
     users, each round running the four in a rotated order."""
@@ -122,7 +123,9 @@ def tus_phases(
                 out = root / "locust" / f"tus-{name}-{users}-{round_no}"
                 out.mkdir(parents=True, exist_ok=True)
                 stack = bare if name == "bare" else reel
-                pair[name] = run_locust(stack.url, users, seconds, clip, out, user_class, env)
+                pair[name] = run_locust(
+                    stack.url, users, seconds, clip, out, user_class, {**env, **(tokens or {})}
+                )
                 print(
                     f"  tus {users:4} users r{round_no} {name:10} {pair[name]['throughput']:7} ok/s "
                     f"p95 {pair[name]['p95_ms']:8.0f} ms errors {pair[name]['errors_pct']}%",
