@@ -65,6 +65,11 @@ class BenchUser(HttpUser):
             "/api/auth/signup", json=body, name="signup"
         ).status_code in (201, 400)
 
+    def _authenticated(self) -> bool:
+        if not self.auth:
+            self._login()
+        return bool(self.auth)
+
     def _login(self) -> None:
         """A user without a token logs in (again) before uploading, as a real client would,
         instead of sending uploads that can only be refused."""
@@ -83,10 +88,8 @@ class UploadUser(BenchUser):
 
     @task
     def upload(self) -> None:
-        if not self.auth:
-            self._login()
-            if not self.auth:
-                return
+        if not self._authenticated():
+            return
         files = {"video_file": ("clip.mp4", PAYLOAD, "video/mp4")}
         with self.client.post(
             "/api/videos/upload",
@@ -116,10 +119,8 @@ class TusUser(BenchUser):
 
     @task
     def upload(self) -> None:
-        if not self.auth:
-            self._login()
-            if not self.auth:
-                return
+        if not self._authenticated():
+            return
         import time
 
         started = time.perf_counter()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 
 import anyio
 from sqlalchemy import delete
@@ -20,7 +19,7 @@ from app.videos.sniff import SNIFF_BYTES, human_bytes, sniff_container
 from app.videos.upload import ReceivedUpload
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
-from core.models import Upload, User, utcnow
+from core.models import Upload, User
 from core.settings import Settings
 from core.storage import Storage, StorageError, original_key
 from core.storage.direct import MAX_PARTS, MIN_PART_BYTES, DirectUploads
@@ -58,35 +57,11 @@ async def create(
 ) -> Upload:
     direct = direct_uploads(storage, settings)
     title = uploads.validate_title({"title": title}, settings)
-    if length <= 0:
-        raise BadRequest("The uploaded file is empty")
-    if length > settings.max_upload_bytes:
-        raise PayloadTooLarge(
-            f"File too large: {human_bytes(length)}; the limit is "
-            f"{human_bytes(settings.max_upload_bytes)}"
-        )
-    await videos.check_quotas(database, settings, user)
+    await uploads.admit(database, settings, user, length)
     key = original_key(uuid.uuid4().hex)
-    async with database.session_scope() as session:
-        await uploads._check_reservations(session, settings, user, length)
     s3_upload_id = await anyio.to_thread.run_sync(direct.create, key)
-    now = utcnow()
-    upload = Upload(
-        id=uuid.uuid4().hex,
-        owner_id=user.id,
-        mode=MODE,
-        title=title,
-        filename=(filename or "").replace("\x00", "")[:255] or None,
-        length=length,
-        offset=0,
-        key=key,
-        head=b"",
-        backend_upload_id=s3_upload_id,
-        parts="[]",
-        tail_bytes=0,
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.upload_expires_seconds),
-    )
+    upload = uploads.new_upload(settings, user, mode=MODE, title=title, filename=filename,
+                                length=length, key=key, backend_upload_id=s3_upload_id)  # fmt: skip
     async with database.session_scope() as session:
         session.add(upload)
     log.info("direct upload %s created: %d bytes to %s", upload.id, length, key)

@@ -27,7 +27,7 @@ from app.uploads.protocol import Gone, Locked
 from app.videos import service as videos
 from app.videos.quotas import QuotaExceeded
 from app.videos.sniff import SNIFF_BYTES, human_bytes, sniff_container
-from app.videos.upload import ReceivedUpload
+from app.videos.upload import ReceivedUpload, clean_title
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Upload, User, as_utc, utcnow
@@ -50,20 +50,15 @@ class Held:
 
 
 def validate_title(metadata: dict[str, str], settings: Settings) -> str:
-    title = metadata.get("title", "").strip()
-    if not title:
-        raise BadRequest("Upload-Metadata must carry a title")
-    if len(title) > settings.max_title_chars or "\x00" in title:
-        raise BadRequest(f"Title must be 1-{settings.max_title_chars} characters")
-    return title
+    return clean_title(
+        metadata.get("title"), settings.max_title_chars, "Upload-Metadata must carry a title"
+    )
 
 
-async def create(
-    database: Database, settings: Settings, user: User, length: int, metadata: dict[str, str]
-) -> Upload:
-    title = validate_title(metadata, settings)
-    filename = (metadata.get("filename") or "").replace("\x00", "")[:255] or None
-    if length == 0:
+async def admit(database: Database, settings: Settings, user: User, length: int) -> None:
+    """Before any upload row exists (tus or direct): a size within the limit, the user's job and
+    storage quotas, and room among their unfinished uploads."""
+    if length <= 0:
         raise BadRequest("The uploaded file is empty")
     if length > settings.max_upload_bytes:
         raise PayloadTooLarge(
@@ -71,23 +66,31 @@ async def create(
             f"the limit is {human_bytes(settings.max_upload_bytes)}"
         )
     await videos.check_quotas(database, settings, user)
-    async with database.session_scope() as session:
+    async with database.sessions() as session:
         await _check_reservations(session, settings, user, length)
-        now = utcnow()
-        upload = Upload(
-            id=uuid.uuid4().hex,
-            owner_id=user.id,
-            title=title,
-            filename=filename,
-            length=length,
-            offset=0,
-            key=original_key(uuid.uuid4().hex),
-            head=b"",
-            parts="[]",
-            tail_bytes=0,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.upload_expires_seconds),
-        )
+
+
+def new_upload(
+    settings: Settings, user: User, *, mode: str, title: str, filename: str | None, length: int,
+    key: str, backend_upload_id: str | None = None,
+) -> Upload:  # fmt: skip
+    now = utcnow()
+    return Upload(
+        id=uuid.uuid4().hex, owner_id=user.id, mode=mode, title=title,
+        filename=(filename or "").replace("\x00", "")[:255] or None, length=length, offset=0,
+        key=key, head=b"", backend_upload_id=backend_upload_id, parts="[]", tail_bytes=0,
+        created_at=now, expires_at=now + timedelta(seconds=settings.upload_expires_seconds),
+    )  # fmt: skip
+
+
+async def create(
+    database: Database, settings: Settings, user: User, length: int, metadata: dict[str, str]
+) -> Upload:
+    title = validate_title(metadata, settings)
+    await admit(database, settings, user, length)
+    upload = new_upload(settings, user, mode="tus", title=title, filename=metadata.get("filename"),
+                        length=length, key=original_key(uuid.uuid4().hex))  # fmt: skip
+    async with database.session_scope() as session:
         session.add(upload)
     log.info("upload %s created: %d bytes", upload.id, length)
     return upload

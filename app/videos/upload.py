@@ -226,14 +226,18 @@ class UploadReceiver:
         return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type, digest)
 
     def _title(self) -> str:
-        if self.title_bytes is None:
-            raise BadRequest("Title is required")
-        title = self.title_bytes.decode("utf-8", "replace").strip()
-        if not title:
-            raise BadRequest("Title is required")
-        if len(title) > self.max_title or "\x00" in title:
-            raise BadRequest(f"Title must be 1-{self.max_title} characters")
-        return title
+        raw = None if self.title_bytes is None else self.title_bytes.decode("utf-8", "replace")
+        return clean_title(raw, self.max_title, "Title is required")
+
+
+def clean_title(raw: str | None, max_chars: int, missing: str) -> str:
+    """Every upload path's title rule: stripped, 1..max_chars, no NUL; `missing` when absent."""
+    title = (raw or "").strip()
+    if not title:
+        raise BadRequest(missing)
+    if len(title) > max_chars or "\x00" in title:
+        raise BadRequest(f"Title must be 1-{max_chars} characters")
+    return title
 
 
 async def receive_video_upload(
