@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+# Local writers gather network chunks (often 16-64 KiB) into this much before one hop to a
+# worker thread: a hop per chunk cost more API CPU than the write itself. Bounded per upload.
+WRITE_BUFFER_BYTES = 256 * 1024
+
 
 class StorageError(Exception):
     """Storage failed for a reason that may go away (disk full, I/O error, S3 hiccup)."""

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import anyio
 from botocore.exceptions import ClientError
 
-from core.storage.base import Storage, StorageError
+from core.storage.base import WRITE_BUFFER_BYTES, Storage, StorageError
 
 
 @dataclass
@@ -80,11 +80,17 @@ class _LocalAppender:
         self.file = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115 - closed in close
         self.file.truncate(offset)
         self.file.seek(offset)
+        self.buffer = bytearray()
 
     async def write(self, chunk: bytes) -> None:
-        await anyio.to_thread.run_sync(self.file.write, chunk)
+        self.buffer += chunk  # one thread hop per WRITE_BUFFER_BYTES, not per network chunk
+        if len(self.buffer) >= WRITE_BUFFER_BYTES:
+            data, self.buffer = self.buffer, bytearray()
+            await anyio.to_thread.run_sync(self.file.write, data)
 
     def _close(self, final: bool) -> None:
+        self.file.write(self.buffer)  # what arrived is kept, also when the body was cut
+        self.buffer = bytearray()
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
