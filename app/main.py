@@ -26,6 +26,7 @@ from app.uploads.router import router as uploads_router
 from app.videos.admission import Admission
 from app.videos.router import router as videos_router
 from app.videos.slots import UploadSlots
+from app.videos.standing import Forecaster
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.logging_setup import configure_logging
@@ -44,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.publisher = JobPublisher(settings, name="reelforge-api")
     app.state.upload_slots = UploadSlots.from_settings(settings)
     app.state.login_throttle = LoginThrottle(settings)
+    app.state.forecaster = Forecaster(settings)
     try:
         yield
     finally:

@@ -27,6 +27,7 @@ from app.videos import idempotency, service
 from app.videos.admission import AdmissionDep
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.slots import UploadSlotsDep
+from app.videos.standing import ForecasterDep
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
@@ -102,17 +103,24 @@ async def upload_video(
     responses={200: with_headers(None, TOTAL_COUNT), **errors(400, 401)},
 )
 async def list_videos(
-    user: CurrentUser, session: SessionDep, page: PageDep, response: Response
+    user: CurrentUser,
+    session: SessionDep,
+    page: PageDep,
+    response: Response,
+    forecaster: ForecasterDep,
 ) -> list[VideoSummary]:
     videos, total = await service.list_videos(session, user, page)
     set_total(response, total)
-    return [service.summary(v) for v in videos]
+    standings = await forecaster.standings(session, videos)
+    return [service.summary(v, standings[v.id]) for v in videos]
 
 
 @router.get("/{video_id:int}", response_model=VideoDetail, responses=errors(401, 403, 404))
-async def get_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
+async def get_video(
+    video_id: VideoId, user: CurrentUser, session: SessionDep, forecaster: ForecasterDep
+) -> VideoDetail:
     video = await service.get_owned_video(session, user, video_id)
-    return await service.detail(session, video)
+    return await service.detail(session, video, await forecaster.standing(session, video))
 
 
 @router.delete("/{video_id:int}", response_model=VideoDeleted, responses=errors(400, 401, 403, 404))

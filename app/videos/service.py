@@ -17,6 +17,7 @@ from app.metrics import JOBS_CREATED
 from app.pagination import Page
 from app.videos import idempotency, quotas
 from app.videos.schemas import UploadAccepted, Variant, VideoDetail, VideoSummary, file_url
+from app.videos.standing import Standing
 from app.videos.upload import ReceivedUpload
 from core.db import Database, after_commit, after_rollback
 from core.jobs import lifecycle
@@ -114,7 +115,8 @@ async def count_votes(session: AsyncSession, video_id: int) -> int:
     return await session.scalar(select(func.count()).where(Vote.video_id == video_id)) or 0
 
 
-def summary(video: Video) -> VideoSummary:
+def summary(video: Video, standing: Standing | None = None) -> VideoSummary:
+    standing = standing or Standing()
     return VideoSummary(
         video_id=video.id,
         title=video.title,
@@ -123,12 +125,16 @@ def summary(video: Video) -> VideoSummary:
         uploaded_at=video.uploaded_at,
         processed_at=video.processed_at,
         processed_url=file_url(video.id, "processed") if video.processed_key else None,
+        queue_position=standing.queue_position,
+        eta_seconds=standing.eta_seconds,
     )
 
 
-async def detail(session: AsyncSession, video: Video) -> VideoDetail:
+async def detail(
+    session: AsyncSession, video: Video, standing: Standing | None = None
+) -> VideoDetail:
     return VideoDetail(
-        **summary(video).model_dump(),
+        **summary(video, standing).model_dump(),
         error=video.error,
         original_url=file_url(video.id, "original"),
         thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,

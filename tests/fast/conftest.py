@@ -27,6 +27,7 @@ from app.deps import get_database, get_publisher, get_storage
 from app.main import create_app
 from app.videos.admission import Admission, get_admission
 from app.videos.slots import UploadSlots, get_upload_slots
+from app.videos.standing import Forecaster, get_forecaster
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Base
@@ -145,6 +146,8 @@ def app(
     app.dependency_overrides[get_admission] = lambda: admission
     app.dependency_overrides[get_upload_slots] = lambda: slots
     app.dependency_overrides[get_login_throttle] = lambda: throttle
+    forecaster = Forecaster(settings)
+    app.dependency_overrides[get_forecaster] = lambda: forecaster
     yield app
     app.dependency_overrides.clear()
 

@@ -1,0 +1,71 @@
+"""A job's standing for its owner: `queue_position` and `eta_seconds` (core/jobs/eta.py).
+
+The fleet's figures (recent throughput, the jobs running now) are read at most once per
+FLEET_CACHE_SECONDS per process; the positions of the videos asked about are one window query
+over the queued rows. Nothing here scans the whole table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.jobs.eta import Fleet, eta_seconds, queue_positions, read_fleet
+from core.jobs.scheduling import SchedulingPolicy
+from core.models import Video, VideoStatus, utcnow
+from core.settings import Settings
+
+FLEET_CACHE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Standing:
+    queue_position: int | None = None
+    eta_seconds: int | None = None
+
+
+class Forecaster:
+    def __init__(self, settings: Settings) -> None:
+        self.policy = SchedulingPolicy.from_settings(settings)
+        self._fleet: Fleet | None = None
+        self._taken_at = 0.0
+
+    async def fleet(self, session: AsyncSession) -> Fleet:
+        now = time.monotonic()
+        if self._fleet is None or now - self._taken_at > FLEET_CACHE_SECONDS:
+            self._fleet, self._taken_at = await read_fleet(session, utcnow()), now
+        return self._fleet
+
+    async def standings(
+        self, session: AsyncSession, videos: Sequence[Video]
+    ) -> dict[int, Standing]:
+        """Every video's standing: a queued or processing one is looked up, others are empty."""
+        live = [v for v in videos if v.status in (VideoStatus.queued, VideoStatus.processing)]
+        if not live:
+            return {v.id: Standing() for v in videos}
+        now = utcnow()
+        queued = [v.id for v in live if v.status == VideoStatus.queued]
+        positions = await queue_positions(session, self.policy, now, queued)
+        fleet = await self.fleet(session)
+        starts = fleet.start_times(max(positions.values(), default=0))
+        result = {v.id: Standing() for v in videos}
+        for v in live:
+            position = positions.get(v.id)
+            eta = eta_seconds(fleet, v.status, v.progress, v.started_at, position, now, starts)
+            result[v.id] = Standing(position, eta)
+        return result
+
+    async def standing(self, session: AsyncSession, video: Video) -> Standing:
+        return (await self.standings(session, [video]))[video.id]
+
+
+async def get_forecaster(request: Request) -> Forecaster:
+    forecaster: Forecaster = request.app.state.forecaster
+    return forecaster
+
+
+ForecasterDep = Annotated[Forecaster, Depends(get_forecaster)]
