@@ -24,9 +24,11 @@ from app.uploads.middleware import TusResumableMiddleware
 from app.uploads.protocol import EXPOSED_HEADERS, REQUEST_HEADERS
 from app.uploads.router import router as uploads_router
 from app.videos.admission import Admission
+from app.videos.live import LiveHub
 from app.videos.router import router as videos_router
 from app.videos.slots import UploadSlots
 from app.videos.standing import Forecaster
+from app.webhooks.router import router as webhooks_router
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.logging_setup import configure_logging
@@ -46,9 +48,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.upload_slots = UploadSlots.from_settings(settings)
     app.state.login_throttle = LoginThrottle(settings)
     app.state.forecaster = Forecaster(settings)
+    app.state.live_hub = LiveHub(settings, app.state.database, app.state.forecaster)
+    app.state.live_hub.start()
     try:
         yield
     finally:
+        await app.state.live_hub.stop()
         await app.state.database.dispose()
 
 
@@ -87,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = [health_router, metrics_router, auth_router, videos_router, public_router,
-               uploads_router, direct_uploads_router]  # fmt: skip
+               uploads_router, direct_uploads_router, webhooks_router]  # fmt: skip
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)

@@ -11,6 +11,7 @@ from pydantic import Field
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
 
 VideoId = Annotated[int, Path(ge=1, le=MAX_ID, description="A video's id")]
+WebhookId = Annotated[int, Path(ge=1, le=MAX_ID, description="A webhook's id")]
 
 # Text a database stores: no NUL characters (Postgres refuses them; SQLite truncates at them).
 NO_NUL = r"^[^\x00]*$"

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     celery_broker_url: str = "filesystem://"
     broker_dir: Path | None = None  # filesystem broker folder; defaults to var/broker
     celery_queue: str = "videos"
+    # Redis pub/sub channel of job progress/status notices (live streams); embedded: polled
+    job_events_channel: str = "reelforge:job-events"
+    job_events_poll_seconds: float = 1.0  # embedded default: how often the API reads watched rows
+    sse_heartbeat_seconds: float = 15.0
     broker_timeout_seconds: float = 2.0
     broker_visibility_timeout: int = 0  # 0 = 2 × TASK_TIME_LIMIT + 60 s
     broker_restore_interval_seconds: int = 100  # how often workers sweep for expired unacked
@@ -96,6 +100,23 @@ class Settings(BaseSettings):
     direct_part_url_seconds: int = 900
     # Browser origins allowed to call the API (CORS; tus headers exposed). Empty: no CORS.
     cors_allow_origins: list[str] = []
+
+    # Signed webhooks (core/webhooks). Targets must be https and public unless allowed here.
+    webhook_allow_http: bool = False
+    webhook_allow_private_networks: bool = False
+    # Delays between attempts (seconds, jittered ±20 %); no attempt later than GIVE_UP after the
+    # event. An endpoint is disabled after this many failed attempts in a row, or 24 h failing.
+    webhook_retry_schedule_seconds: list[float] = [5, 300, 1800, 7200, 18000, 36000]
+    webhook_give_up_seconds: float = 24 * 3600
+    webhook_disable_after_failures: int = 50
+    webhook_timeout_seconds: float = 10.0
+    webhook_queue: str = "webhooks"
+    # "webhooks": this Celery process only delivers webhooks (docker/entrypoints/webhooks.sh):
+    # no reconciler, no metrics port of its own
+    worker_role: Literal["videos", "webhooks"] = "videos"
+    webhooks_max_per_user: int = 10
+    # Absolute URLs in webhook payloads (e.g. https://videos.example.com); unset: paths only
+    public_base_url: str | None = None
 
     # Input acceptance (ffprobe)
     max_input_seconds: float = 600.0

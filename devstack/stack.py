@@ -116,6 +116,7 @@ class Stack:
         self.start_api()
         if worker:
             self.start_worker()
+            self.start_webhooks()
         if self.edge:
             self.start_edge()
         return self
@@ -148,6 +149,12 @@ class Stack:
         url = f"http://127.0.0.1:{self.worker_metrics_port}/metrics"
         wait_until(lambda: self._answers(url, "worker"), 60, "the Celery worker", interval=0.2)
 
+    def start_webhooks(self) -> None:
+        """The webhook deliverer (a threaded Celery worker on the webhooks queue)."""
+        env = self.tier_env("worker", WEBHOOK_WORKER_NAME=f"hooks{uuid.uuid4().hex[:6]}@%h",
+                            WEBHOOK_CONCURRENCY="4")  # fmt: skip
+        self._start("webhooks", [str(ENTRYPOINTS / "webhooks.sh")], env)
+
     def start_edge(self) -> None:
         binary = require_binary("nginx", "/usr/sbin/nginx")
         conf = nginx.write_config(self.root / "nginx", f"127.0.0.1:{self.edge_port}",
@@ -166,7 +173,7 @@ class Stack:
             self.worker.kill()
 
     def stop(self) -> None:
-        for name in ("nginx", "worker", "api"):
+        for name in ("nginx", "webhooks", "worker", "api"):
             if name in self.processes:
                 self.processes[name].stop()
         self.services.stop()

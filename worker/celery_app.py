@@ -32,7 +32,7 @@ configure_logging()
 
 celery_app = make_celery(settings, name="reelforge-worker")
 celery_app.conf.update(
-    include=["worker.tasks"],
+    include=["worker.tasks", "worker.webhook_tasks"],
     # A message is acknowledged only after the task finishes; a killed child puts it back.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
@@ -51,6 +51,8 @@ celery_app.conf.update(
 def _start_main_process_services(**_: Any) -> None:
     from worker.reconciler import start_reconciler
 
+    if settings.worker_role == "webhooks":
+        return  # the video workers' reconciler re-sends deliveries too
     start_reconciler(settings)
     metrics.serve(settings.worker_metrics_port, settings)
 

@@ -7,10 +7,13 @@ import os
 from dataclasses import dataclass
 
 from core.db import make_sync_sessions
+from core.jobs.dispatch import JobPublisher
+from core.jobs.events import make_sink
 from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import JobStore
 from core.settings import Settings, get_settings
 from core.storage import Storage, make_storage
+from core.webhooks.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ def make_context(settings: Settings) -> WorkerContext:
             make_sync_sessions(settings),
             settings.lease_seconds,
             SchedulingPolicy.from_settings(settings),
+            make_sink(settings),
+            Outbox(settings, JobPublisher(settings, name="reelforge-worker-outbox")),
         ),
         storage=make_storage(settings),
     )

@@ -1,6 +1,7 @@
-"""The reconciler thread: runs core.jobs.resend (with the originals' retention and the sweep of
-expired resumable uploads) every RECONCILE_INTERVAL_SECONDS in each worker's main process.
-Several replicas are safe (SKIP LOCKED, and the claim is a compare-and-set)."""
+"""The reconciler thread: runs core.jobs.resend (with the originals' retention, the sweep of
+expired resumable uploads and the webhook deliveries that are due) every
+RECONCILE_INTERVAL_SECONDS in each worker's main process. Several replicas are safe (SKIP
+LOCKED, and the claim is a compare-and-set)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import logging
 import threading
 
 from core.db import make_sync_sessions
-from core.jobs.dispatch import JobPublisher
+from core.jobs.dispatch import JobPublisher, deliver_webhook_message
 from core.jobs.resend import resend_stale_jobs
 from core.jobs.retention import purge_expired_originals
 from core.jobs.store import JobStore
 from core.jobs.upload_expiry import sweep_expired_uploads
 from core.settings import Settings
 from core.storage import make_storage
+from core.webhooks.sender import due as due_deliveries
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
@@ -30,6 +32,8 @@ def _loop(settings: Settings) -> None:
             resend_stale_jobs(jobs, publisher, settings)
             purge_expired_originals(sessions, storage, settings.original_retention_seconds)
             sweep_expired_uploads(sessions, storage, settings.s3_part_bytes)
+            for delivery_id in due_deliveries(sessions):  # retries, and messages that were lost
+                publisher.send(deliver_webhook_message(delivery_id))
         except Exception:  # DB, broker or storage down: try again next round
             log.exception("reconciler round failed")
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from sse_starlette import EventSourceResponse
 
 from app.deps import (
     CurrentUser,
@@ -25,6 +26,7 @@ from app.params import VideoId
 from app.ratelimit import limit
 from app.videos import idempotency, service
 from app.videos.admission import AdmissionDep
+from app.videos.live import LiveHubDep, live_events
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
 from app.videos.slots import UploadSlotsDep
 from app.videos.standing import ForecasterDep
@@ -121,6 +123,42 @@ async def get_video(
 ) -> VideoDetail:
     video = await service.get_owned_video(session, user, video_id)
     return await service.detail(session, video, await forecaster.standing(session, video))
+
+
+_EVENT_STREAM = {
+    "description": "Server-Sent Events: one `data:` JSON object per change, `id:` on each, "
+    "a `: ping` comment every SSE_HEARTBEAT_SECONDS; the stream ends after processed/failed",
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'id: processing.42.0\ndata: {"status": "processing", "progress": 42, '
+            '"queue_position": null, "eta_seconds": 17, "error": null}\n\n',
+        }
+    },
+}
+
+
+@router.get(
+    "/{video_id:int}/events",
+    response_class=EventSourceResponse,
+    responses={200: _EVENT_STREAM, **errors(401, 403, 404)},
+    summary="Follow a video's status, progress, queue position and ETA live (SSE)",
+)
+async def video_events(
+    video_id: VideoId,
+    user: CurrentUser,
+    session: SessionDep,
+    hub: LiveHubDep,
+    settings: SettingsDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="The last `id:` received: its state is not sent again", max_length=64),
+    ] = None,
+) -> EventSourceResponse:
+    await service.get_owned_video(session, user, video_id)  # the session closes before streaming
+    return EventSourceResponse(
+        live_events(hub.stream(video_id, last_event_id)), ping=settings.sse_heartbeat_seconds
+    )
 
 
 @router.delete("/{video_id:int}", response_model=VideoDeleted, responses=errors(400, 401, 403, 404))

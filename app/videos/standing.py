@@ -40,6 +40,10 @@ class Forecaster:
             self._fleet, self._taken_at = await read_fleet(session, utcnow()), now
         return self._fleet
 
+    def cached_fleet(self) -> Fleet | None:
+        """The last figures read, without a query (live notices use it)."""
+        return self._fleet
+
     async def standings(
         self, session: AsyncSession, videos: Sequence[Video]
     ) -> dict[int, Standing]:

@@ -11,6 +11,7 @@ from kombu import Queue
 from core.settings import Settings
 
 PROCESS_VIDEO_TASK = "videos.process"
+DELIVER_WEBHOOK_TASK = "webhooks.deliver"
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
@@ -49,8 +50,14 @@ def make_celery(settings: Settings, name: str = "reelforge") -> Celery:
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=settings.celery_queue,
-        task_queues=[Queue(settings.celery_queue, routing_key=settings.celery_queue)],
-        task_routes={PROCESS_VIDEO_TASK: {"queue": settings.celery_queue}},
+        task_queues=[
+            Queue(settings.celery_queue, routing_key=settings.celery_queue),
+            Queue(settings.webhook_queue, routing_key=settings.webhook_queue),
+        ],
+        task_routes={
+            PROCESS_VIDEO_TASK: {"queue": settings.celery_queue},
+            DELIVER_WEBHOOK_TASK: {"queue": settings.webhook_queue},
+        },
         task_create_missing_queues=False,
         timezone="UTC",
         enable_utc=True,

@@ -5,13 +5,14 @@ is not durable. A send that fails leaves the job `queued`; the reconciler sends 
 from __future__ import annotations
 
 import functools
+import uuid
 from dataclasses import dataclass, field
 
 from celery import Celery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import after_commit
-from core.jobs.broker import PROCESS_VIDEO_TASK, make_celery
+from core.jobs.broker import DELIVER_WEBHOOK_TASK, PROCESS_VIDEO_TASK, make_celery
 from core.request_id import current_request_id
 from core.settings import Settings
 
@@ -26,6 +27,10 @@ class JobMessage:
 
 def process_video_message(video_id: int, task_id: str) -> JobMessage:
     return JobMessage(PROCESS_VIDEO_TASK, task_id, (video_id,))
+
+
+def deliver_webhook_message(delivery_id: str) -> JobMessage:
+    return JobMessage(DELIVER_WEBHOOK_TASK, uuid.uuid4().hex, (delivery_id,))
 
 
 class JobPublisher:

@@ -11,8 +11,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.jobs.events import EventSink, event_now, no_sink
 from core.jobs.scheduling import SchedulingPolicy, claimable, fairest
 from core.models import Video, VideoStatus, as_utc, utcnow
+from core.webhooks.outbox import Outbox
+
+TERMINAL = (VideoStatus.processed, VideoStatus.failed)
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,14 @@ class JobStore:
         sessions: sessionmaker[Session],
         lease_seconds: int,
         policy: SchedulingPolicy | None = None,
+        notify: EventSink = no_sink,
+        outbox: Outbox | None = None,
     ) -> None:
         self.sessions = sessions
         self.lease = timedelta(seconds=lease_seconds)
         self.policy = policy or SchedulingPolicy(fair=False)
+        self.notify = notify  # told of every committed change (core/jobs/events.py)
+        self.outbox = outbox  # webhook deliveries, written with a terminal state
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
@@ -55,10 +63,9 @@ class JobStore:
             abandoned = current.status == VideoStatus.processing and (
                 current.lease_until is None or as_utc(current.lease_until) < now
             )
+            claim = None
             if not self.policy.fair or abandoned:
                 claim = self._compare_and_set(session, video_id, token, now)
-                if claim is not None:
-                    return claim
             else:
                 for _ in range(3):  # a row can be claimed between the pick and the update
                     target = session.scalar(fairest(self.policy, now))
@@ -66,7 +73,10 @@ class JobStore:
                         break
                     claim = self._compare_and_set(session, target, token, now)
                     if claim is not None:
-                        return claim
+                        break
+        if claim is not None:  # committed: tell the live streams
+            self.notify(event_now(claim.video_id, VideoStatus.processing, 0, claim.previous_error))
+            return claim
         if current.status == VideoStatus.processing:
             return ClaimRefused("held", current.lease_until)
         if current.status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
@@ -94,8 +104,9 @@ class JobStore:
         return Claim(video_id, token, row.attempts, row.original_key, row.error)
 
     def _fenced(self, claim: Claim, **values: object) -> bool:
+        deliveries: list[str] = []
         with self.sessions.begin() as session:
-            result = session.execute(
+            row = session.execute(
                 update(Video)
                 .where(
                     Video.id == claim.video_id,
@@ -103,8 +114,18 @@ class JobStore:
                     Video.status == VideoStatus.processing,
                 )
                 .values(**values)
-            )
-            return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+                .returning(Video.status, Video.progress, Video.error, Video.owner_id, Video.title)
+            ).one_or_none()
+            if row is None:
+                return False
+            if self.outbox is not None and row.status in TERMINAL:  # the outbox: same commit
+                video = {"id": claim.video_id, "owner_id": row.owner_id, "title": row.title,
+                         "status": row.status.value, "error": row.error}  # fmt: skip
+                deliveries = self.outbox.record(session, video)
+        self.notify(event_now(claim.video_id, row.status, row.progress, row.error))
+        if deliveries and self.outbox is not None:
+            self.outbox.send(deliveries)
+        return True
 
     def heartbeat(self, claim: Claim, progress: int) -> bool:
         """Store progress and extend the lease; False when the claim is gone (deleted/taken)."""

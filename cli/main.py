@@ -1,0 +1,287 @@
+"""The `reelforge` command (Typer). Each command is one API call or one transfer; `--json` prints
+the API's JSON instead of tables and bars. Examples are in each command's --help."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from cli import render
+from cli.follow import follow
+from cli.session import CliError, Session, forget_credentials, save_credentials
+from cli.transfer import Uploader, download
+
+app = typer.Typer(
+    name="reelforge",
+    help="Upload videos to a reelforge server and follow their processing.\n\n"
+    "Server: --server, else REELFORGE_URL, else the one you logged in to.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+webhooks = typer.Typer(
+    help="Signed webhooks: be told when a video is processed or failed.", no_args_is_help=True
+)
+app.add_typer(webhooks, name="webhooks")
+
+Json = Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")]
+VideoArg = Annotated[int, typer.Argument(help="The video id (from `reelforge ls`).", min=1)]
+_session: dict[str, Session] = {}
+
+
+@app.callback()
+def _global(
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Server URL, e.g. https://videos.example.com",
+            envvar="REELFORGE_URL",
+            show_envvar=True,
+        ),
+    ] = None,
+) -> None:
+    _session["current"] = Session.resolve(server)
+
+
+def session() -> Session:
+    return _session.get("current") or Session.resolve(None)
+
+
+def _ask_password(confirm: bool = False) -> str:
+    password = os.environ.get("REELFORGE_PASSWORD") or getpass.getpass("Password: ")
+    typed = confirm and not os.environ.get("REELFORGE_PASSWORD")
+    if typed and getpass.getpass("Repeat password: ") != password:
+        raise CliError("The passwords do not match")
+    return password
+
+
+# ------------------------------------------------------------------------------- account
+@app.command()
+def signup(
+    email: Annotated[str, typer.Option(prompt=True)],
+    first_name: Annotated[str, typer.Option(prompt=True)],
+    last_name: Annotated[str, typer.Option(prompt=True)],
+    city: Annotated[str | None, typer.Option()] = None,
+    country: Annotated[str | None, typer.Option()] = None,
+    json_: Json = False,
+) -> None:
+    """Create an account, then log in to it.
+
+    Example: reelforge --server http://localhost:8000 signup --email ana@example.com
+    --first-name Ana --last-name Diaz --city Bogota
+    """
+    password = _ask_password(confirm=True)
+    body = {
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "city": city,
+        "country": country,
+        "password1": password,
+        "password2": password,
+    }
+    user = session().call("POST", "/api/auth/signup", json=body, auth=False)
+    _login(email, password, quiet=json_)
+    render.emit_json(user) if json_ else render.out.print(f"Signed up and logged in as {email}")
+
+
+@app.command()
+def login(
+    email: Annotated[str, typer.Option(prompt=True)],
+    json_: Json = False,
+) -> None:
+    """Log in; the token is kept in your config dir (mode 0600) for the next commands.
+
+    Example: reelforge --server http://localhost:8000 login --email ana@example.com
+    (the password is asked for, or read from REELFORGE_PASSWORD)
+    """
+    token = _login(email, _ask_password(), quiet=json_)
+    render.emit_json(token) if json_ else render.out.print(f"Logged in to {session().server}")
+
+
+def _login(email: str, password: str, quiet: bool) -> dict[str, Any]:
+    s = session()
+    token: dict[str, Any] = s.call(
+        "POST", "/api/auth/login", auth=False, json={"email": email, "password": password}
+    )
+    save_credentials(s.server, token["access_token"])
+    return token
+
+
+@app.command()
+def logout() -> None:
+    """Forget the saved token."""
+    removed = forget_credentials()
+    render.out.print("Logged out" if removed else "Not logged in")
+
+
+# ------------------------------------------------------------------------------- videos
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    title: Annotated[str, typer.Option(help="The video's title.")],
+    wait: Annotated[bool, typer.Option(help="Then follow processing; exit 1 if it fails.")] = False,
+    json_: Json = False,
+) -> None:
+    """Upload a video (resumable: after Ctrl-C, run the same command again to continue).
+
+    Example: reelforge upload clip.mp4 --title "Final dunk" --wait
+    """
+    s = session()
+    with render.byte_bar("uploading", quiet=json_) as bar:
+        video_id = Uploader(s, bar.start, bar.advance).upload(file, title)
+    if not json_:
+        render.out.print(f"Uploaded: video {video_id}")
+    if wait:
+        _wait(s, video_id, json_)
+    elif json_:
+        render.emit_json(s.call("GET", f"/api/videos/{video_id}"))
+
+
+def _wait(s: Session, video_id: int, json_: bool) -> None:
+    with render.job_bar(quiet=json_) as bar:
+        final = follow(s, video_id, bar)
+    video = s.call("GET", f"/api/videos/{video_id}") if final["status"] != "deleted" else final
+    if json_:
+        render.emit_json(video)
+    if final["status"] != "processed":
+        raise CliError(
+            f"video {video_id} {final['status']}: {final.get('error') or 'no reason given'}"
+        )
+    if not json_:
+        render.out.print(
+            f"Processed: video {video_id} ({video.get('duration_seconds')} s) — "
+            f"reelforge download {video_id}"
+        )
+
+
+@app.command("ls")
+def list_videos(
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    json_: Json = False,
+) -> None:
+    """Your videos, newest first, with their queue position and ETA.
+
+    Example: reelforge ls --limit 5
+    """
+    videos = session().call("GET", "/api/videos", params={"limit": limit})
+    if json_:
+        return render.emit_json(videos)
+    render.table(
+        videos,
+        ["video_id", "title", "status", "progress", "queue_position", "eta_seconds", "uploaded_at"],
+    )
+
+
+@app.command()
+def status(
+    video: VideoArg,
+    follow_: Annotated[
+        bool, typer.Option("--follow", "-f", help="Follow it live until done.")
+    ] = False,
+    json_: Json = False,
+) -> None:
+    """One video's status; --follow draws its progress until it is processed or failed.
+
+    Example: reelforge status 42 --follow
+    """
+    s = session()
+    if follow_:
+        return _wait(s, video, json_)
+    data = s.call("GET", f"/api/videos/{video}")
+    if json_:
+        return render.emit_json(data)
+    error = f" — {data['error']}" if data.get("error") else ""
+    line = f"video {video} — {data['title']}: {render.describe(data)}{error}"
+    render.out.print(line, markup=False)
+
+
+@app.command("download")
+def download_cmd(
+    video: VideoArg,
+    variant: Annotated[str, typer.Option(help="processed, original or thumbnail")] = "processed",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    json_: Json = False,
+) -> None:
+    """Download a video (resumes a cut download with Range).
+
+    Example: reelforge download 42 -o dunk.mp4
+    """
+    if variant not in ("processed", "original", "thumbnail"):
+        raise CliError("--variant must be processed, original or thumbnail")
+    out = output or Path(f"video-{video}-{variant}.{'jpg' if variant == 'thumbnail' else 'mp4'}")
+    with render.byte_bar("downloading", quiet=json_) as bar:
+        path = download(session(), video, variant, out, bar.start, bar.advance)
+    size = path.stat().st_size
+    if json_:
+        return render.emit_json(
+            {"video_id": video, "variant": variant, "path": str(path), "bytes": size}
+        )
+    render.out.print(f"Saved {path} ({size} bytes)")
+
+
+@app.command()
+def publish(video: VideoArg, json_: Json = False) -> None:
+    """Make a processed video public (it can then be voted for).
+
+    Example: reelforge publish 42
+    """
+    data = session().call("POST", f"/api/videos/{video}/publish")
+    render.emit_json(data) if json_ else render.out.print(f"Published video {video}")
+
+
+@app.command("rm")
+def remove(video: VideoArg, json_: Json = False) -> None:
+    """Delete a video (cancels its job if it is still waiting or running).
+
+    Example: reelforge rm 42
+    """
+    data = session().call("DELETE", f"/api/videos/{video}")
+    render.emit_json(data) if json_ else render.out.print(f"Deleted video {video}")
+
+
+@app.command()
+def vote(video: VideoArg, json_: Json = False) -> None:
+    """Vote for a public video (once per user).
+
+    Example: reelforge vote 42
+    """
+    data = session().call("POST", f"/api/public/videos/{video}/vote")
+    render.emit_json(data) if json_ else render.out.print(f"Voted for video {video}")
+
+
+@app.command()
+def rankings(
+    city: Annotated[str | None, typer.Option(help="Only players from this city.")] = None,
+    json_: Json = False,
+) -> None:
+    """Players ranked by votes, overall or in one city.
+
+    Example: reelforge rankings --city Bogota
+    """
+    params = {"city": city} if city else {}
+    data = session().call("GET", "/api/public/rankings", params=params, auth=False)
+    if json_:
+        return render.emit_json(data)
+    render.table(data, list(data[0]) if data else [], title="Rankings")
+
+
+def main() -> None:
+    """The console script: errors as one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except CliError as exc:
+        render.fail(str(exc))
+        raise SystemExit(exc.code) from None
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        render.fail("interrupted — run the same command again to resume")
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
