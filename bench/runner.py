@@ -24,6 +24,7 @@ import psutil
 
 from bench import simulate
 from bench.enqueue import enqueue_rate
+from bench.live import eta_and_webhooks, sse_fanout
 from bench.report import write_report
 from bench.report_sim import write_simulation
 from bench.scheduling import fairness, lanes, pickup, rss_4k
@@ -44,6 +45,9 @@ class Mode:
     long_jobs: int = 10  # long inputs ahead of the short clip
     pickup_samples: int = 20
     rss_seconds: int = 10  # length of the 4K input
+    live_jobs: int = 12  # ETA accuracy and webhook latency: jobs queued at once
+    sse_streams: int = 1000  # concurrent SSE streams on one API process
+    sse_rounds: int = 20  # × 50 progress notices
     rounds: int = 3  # web tier: rounds per phase and target, alternating targets
     tus_users: tuple[int, ...] = (5, 100, 300)  # tus vs multipart vs bare at these users
     tus_seconds: int = 20
@@ -55,9 +59,9 @@ MODES = {
                   tus_seconds=40),
     "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
                    ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15),
-                  20, 6, 10, 5),
+                  20, 6, 10, 5, live_jobs=8),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
-                  tus_users=(2,), tus_seconds=4),
+                  tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3),
 }  # fmt: skip
 
 
@@ -84,6 +88,8 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
         ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),
         ("scheduling", "scheduling, pick-up latency, 4K memory",
          lambda: scheduling_stage(mode, clip, root)),
+        ("live", "ETA accuracy, webhook latency, SSE fan-out",
+         lambda: live_stage(mode, root)),
     ]  # fmt: skip
 
 
@@ -95,6 +101,12 @@ def scheduling_stage(mode: Mode, clip: Path, root: Path) -> dict[str, Any]:
             "rss_4k": rss_4k(root, mode.rss_seconds)}  # fmt: skip
 
 
+def live_stage(mode: Mode, root: Path) -> dict[str, Any]:
+    clip = make_clip(root / "eta.mp4", 10, size="640x360")
+    return {"eta": eta_and_webhooks(clip, mode.live_jobs, root),
+            "sse": sse_fanout(mode.sse_streams, mode.sse_rounds, root)}  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -104,6 +116,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "docs")
+    parser.add_argument(
+        "--stages",
+        help="comma-separated stages to run again (web, defaults, workers, enqueue, scheduling, "
+        "live); the others are kept from OUT/bench/results.json",
+    )
     args = parser.parse_args()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     mode = MODES[name]
@@ -122,7 +139,17 @@ def main() -> int:
         "modes": {k: asdict(v) for k, v in MODES.items()},
     }  # fmt: skip
     partial = root / "partial-results.json"
+    chosen = set(args.stages.split(",")) if args.stages else None
+    if chosen is not None:  # re-run some stages; keep the rest of the last report's results
+        kept = json.loads((args.out / "bench" / "results.json").read_text())
+        results = {**kept, "date": results["date"], "machine": results["machine"]}
+        results["rerun"] = {
+            "stages": sorted(chosen),
+            "others_from": kept.get("others_from", kept["date"]),
+        }
     for key, label, stage in stages(mode, clip, root):
+        if chosen is not None and key not in chosen:
+            continue
         print(label, flush=True)
         results[key] = stage()
         partial.write_text(json.dumps(results, indent=2))  # a later failure keeps what was measured

@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     webhook_give_up_seconds: float = 24 * 3600
     webhook_disable_after_failures: int = 50
     webhook_timeout_seconds: float = 10.0
+    webhook_resend_after_seconds: float = 60.0  # a delivery not started by then is sent again
     webhook_queue: str = "webhooks"
     # "webhooks": this Celery process only delivers webhooks (docker/entrypoints/webhooks.sh):
     # no reconciler, no metrics port of its own

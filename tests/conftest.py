@@ -39,6 +39,13 @@ TEST_SETTINGS = {
     "MAX_QUEUED_JOBS_PER_USER": "0",
     "MAX_STORED_BYTES_PER_USER": "0",
     "UPLOADS_MAX_PER_USER": "0",
+    # Webhooks to the tests' own receivers on 127.0.0.1, retried and given up on in seconds.
+    "WEBHOOK_ALLOW_HTTP": "true",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS": "[1, 1, 1]",
+    "WEBHOOK_DISABLE_AFTER_FAILURES": "4",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_RESEND_AFTER_SECONDS": "4",
 }
 
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,7 @@ class CutProxy:
 
     target_port: int
     cut_after: int
+    bytes_per_second: int = 0  # > 0: the client→server direction is throttled to this
     sent: int = 0
     cut: bool = False
     server: socket.socket = field(default_factory=socket.socket)
@@ -114,6 +116,8 @@ class CutProxy:
                 dst.sendall(data)
                 if counted:
                     self.sent += len(data)
+                    if self.bytes_per_second:
+                        time.sleep(len(data) / self.bytes_per_second)
         except OSError:
             pass
         finally:

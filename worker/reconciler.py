@@ -32,7 +32,9 @@ def _loop(settings: Settings) -> None:
             resend_stale_jobs(jobs, publisher, settings)
             purge_expired_originals(sessions, storage, settings.original_retention_seconds)
             sweep_expired_uploads(sessions, storage, settings.s3_part_bytes)
-            for delivery_id in due_deliveries(sessions):  # retries, and messages that were lost
+            for delivery_id in due_deliveries(
+                sessions, settings
+            ):  # retries, and messages that were lost
                 publisher.send(deliver_webhook_message(delivery_id))
         except Exception:  # DB, broker or storage down: try again next round
             log.exception("reconciler round failed")

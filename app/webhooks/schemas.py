@@ -50,6 +50,7 @@ class DeliveryOut(BaseModel):
     attempts: int
     last_status_code: int | None
     last_error: str | None
+    last_response: str | None = Field(description="The start of the last answer (≤ 1 KB)")
     next_attempt_at: UtcDateTime | None
     created_at: UtcDateTime
     delivered_at: UtcDateTime | None

@@ -20,8 +20,6 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENT_TYPES = ("video.processed", "video.failed")
-# A delivery whose message has not started by then is sent again by the reconciler.
-RESEND_AFTER = timedelta(seconds=60)
 
 
 def video_links(video_id: int, settings: Settings, processed: bool) -> dict[str, str | None]:
@@ -55,6 +53,8 @@ def record(session: Session, settings: Settings, video: dict[str, Any]) -> list[
         select(Webhook).where(Webhook.owner_id == video["owner_id"], Webhook.enabled.is_(True))
     )
     now, ids = utcnow(), []
+    # the message sent after the commit covers it; if that is lost, the reconciler sends it then
+    resend_after = timedelta(seconds=settings.webhook_resend_after_seconds)
     body = payload(event_type, video, settings)
     for hook in hooks:
         if event_type not in hook.events.split(","):
@@ -62,7 +62,7 @@ def record(session: Session, settings: Settings, video: dict[str, Any]) -> list[
         delivery = WebhookDelivery(
             id=f"msg_{uuid.uuid4().hex}", webhook_id=hook.id, event_type=event_type,
             video_id=video["id"], payload=body, status="pending", attempts=0,
-            next_attempt_at=now + RESEND_AFTER, created_at=now,
+            next_attempt_at=now + resend_after, created_at=now,
         )  # fmt: skip
         session.add(delivery)
         ids.append(delivery.id)
@@ -71,7 +71,8 @@ def record(session: Session, settings: Settings, video: dict[str, Any]) -> list[
 
 class Outbox:
     """What JobStore uses: `record` inside the terminal transaction, `send` after its commit.
-    A send that fails is logged; the reconciler sends the delivery after RESEND_AFTER."""
+    A send that fails is logged; the reconciler sends the delivery after
+    WEBHOOK_RESEND_AFTER_SECONDS."""
 
     def __init__(self, settings: Settings, publisher: JobPublisher) -> None:
         self.settings, self.publisher = settings, publisher

@@ -186,10 +186,11 @@ def deliver(sessions: sessionmaker[Session], settings: Settings, delivery_id: st
     return record(sessions, settings, claimed, result)
 
 
-def due(sessions: sessionmaker[Session], limit: int = 100) -> list[str]:
+def due(sessions: sessionmaker[Session], settings: Settings, limit: int = 100) -> list[str]:
     """Pending deliveries whose time has come (a retry, or a lost message); each is pushed back
-    by the lease so the next round does not send it again while its message is in flight."""
+    so the next round does not send it again while its message is in flight."""
     now = utcnow()
+    again = timedelta(seconds=settings.webhook_resend_after_seconds)
     with sessions.begin() as session:
         ids = list(
             session.scalars(
@@ -204,6 +205,6 @@ def due(sessions: sessionmaker[Session], limit: int = 100) -> list[str]:
             session.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id.in_(ids))
-                .values(next_attempt_at=now + LEASE)
+                .values(next_attempt_at=now + again)
             )
     return ids
