@@ -1,7 +1,7 @@
 .PHONY: install install-test run stack up down test test-fast bench lint typecheck imports migrate lock clean
 
 PY := .venv/bin/python
-SOURCES := app worker core devstack bench tests
+SOURCES := app worker core cli devstack bench tests
 
 install:            ## venv + locked deps + ffmpeg when missing
 	scripts/bootstrap.sh run
@@ -29,7 +29,7 @@ migrate: install
 test: install-test  ## lint, import contract, types, then the whole suite (real servers)
 	.venv/bin/ruff check $(SOURCES)
 	.venv/bin/lint-imports
-	.venv/bin/mypy app worker core devstack bench
+	.venv/bin/mypy app worker core cli devstack bench
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install-test  ## the in-process tier only: no server process, seconds
@@ -44,7 +44,7 @@ lint: install-test
 	.venv/bin/lint-imports
 
 typecheck: install-test
-	.venv/bin/mypy app worker core devstack bench
+	.venv/bin/mypy app worker core cli devstack bench
 
 imports: install-test  ## the import contract alone
 	.venv/bin/lint-imports

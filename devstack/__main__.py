@@ -21,16 +21,13 @@ from devstack.stack import Stack
 
 WALKTHROUGH = """
 reelforge is up on {url}  (API docs: {url}/docs)
-Walkthrough, in another terminal:
-  curl -s -X POST {url}/api/auth/signup -H 'content-type: application/json' \\
-    -d '{{"first_name":"Ada","last_name":"L","email":"ada@example.com","password1":"s3cret-pass","password2":"s3cret-pass","city":"Bogota"}}'
-  TOKEN=$(curl -s -X POST {url}/api/auth/login -H 'content-type: application/json' \\
-    -d '{{"email":"ada@example.com","password":"s3cret-pass"}}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
+Walkthrough, in another terminal (the CLI; curl in README.md):
+  export REELFORGE_URL={url} PATH="$PWD/.venv/bin:$PATH"
   ffmpeg -v error -f lavfi -i testsrc2=s=1920x1080:d=5 -f lavfi -i sine=d=5 -shortest -y /tmp/clip.mp4
-  curl -s -X POST {url}/api/videos/upload -H "Authorization: Bearer $TOKEN" \\
-    -F video_file=@/tmp/clip.mp4 -F title='My first reel'
-  curl -s {url}/api/videos/1 -H "Authorization: Bearer $TOKEN"        # poll until "processed"
-  curl -s -o /tmp/out.mp4 "{url}/api/videos/1/file?variant=processed" -H "Authorization: Bearer $TOKEN"
+  reelforge signup --email ada@example.com --first-name Ada --last-name L --city Bogota
+  reelforge upload /tmp/clip.mp4 --title 'My first reel' --wait
+  reelforge ls
+  reelforge download 1 -o /tmp/out.mp4
 Ctrl-C stops everything.
 """
 

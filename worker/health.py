@@ -6,10 +6,12 @@ HEALTHCHECK runs it (an orchestrator replaces a worker that cannot reach its dep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 from kombu import Connection
 from sqlalchemy import text
@@ -21,7 +23,14 @@ TIMEOUT_SECONDS = 3.0
 
 
 def check_process(settings: Settings) -> None:
-    """The Celery main process serves /metrics once it is ready (worker/metrics.py)."""
+    """The Celery main process serves /metrics once it is ready (worker/metrics.py); the
+    webhooks deliverer has no port: a Celery worker process must be running in the container."""
+    if settings.worker_role == "webhooks":
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                if b"celery" in cmdline.read_bytes() and b"webhooks" in cmdline.read_bytes():
+                    return
+        raise RuntimeError("no Celery webhooks worker process is running")
     if not settings.worker_metrics_port:
         return
     url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
