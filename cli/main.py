@@ -32,6 +32,7 @@ app.add_typer(webhooks, name="webhooks")
 Json = Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")]
 VideoArg = Annotated[int, typer.Argument(help="The video id (from `reelforge ls`).", min=1)]
 _session: dict[str, Session] = {}
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 
 @app.callback()
@@ -341,8 +342,10 @@ def main() -> None:
         raise SystemExit(exc.code) from None
     except (KeyboardInterrupt, click.exceptions.Abort):
         render.fail("interrupted — run the same command again to resume")
-        raise SystemExit(130) from None
+        raise SystemExit(INTERRUPTED) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
+    if code == INTERRUPTED:  # Typer turns Ctrl-C into a quiet exit 130
+        render.fail("interrupted — run the same command again to resume")
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -21,8 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+out = Console(highlight=False)
 
 
 def emit_json(data: Any) -> None:
@@ -30,7 +29,9 @@ def emit_json(data: Any) -> None:
 
 
 def fail(message: str) -> None:
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    """One plain line on stderr (no Rich: it must also work while a bar is being torn down)."""
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.stderr.flush()
 
 
 def table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> None:

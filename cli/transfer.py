@@ -22,6 +22,7 @@ from cli.session import CliError, Session, config_dir, detail_of, request
 TUS = {"Tus-Resumable": "1.0.0"}
 READ_BYTES = 256 * 1024
 LOCKED_WAIT_SECONDS = 30.0  # a cut PATCH holds its upload until the server notices the cut
+NETWORK_RETRIES = 5  # dropped connections in a row before giving up (backoff 1, 2, 4, 8, 10 s)
 Advance = Callable[[int], None]
 
 
@@ -107,40 +108,54 @@ class Uploader:
         return int(head.headers["Upload-Offset"])
 
     def _send(self, http: httpx.Client, url: str, path: Path, offset: int, size: int) -> int:
-        waited_since = None
+        """PATCH the rest of the file; after a dropped connection, or while the server still
+        holds the cut request (423) or has moved on (409), ask where it stands and go on."""
+        failures, waited_since = 0, None
         response = None
         while offset < size or response is None:
-            with path.open("rb") as f:
-                f.seek(offset)
-                response = http.patch(
-                    url,
-                    content=_read(f, self.advance),
-                    headers={
-                        **TUS,
-                        "Upload-Offset": str(offset),
-                        "Content-Length": str(size - offset),
-                        "Content-Type": "application/offset+octet-stream",
-                    },
-                    timeout=httpx.Timeout(30.0, write=None),
-                )
-            if response.status_code in (409, 423):  # offset moved, or the cut PATCH still holds it
+            try:
+                with path.open("rb") as f:
+                    f.seek(offset)
+                    response = http.patch(url, content=_read(f, self.advance), headers={
+                        **TUS, "Upload-Offset": str(offset), "Content-Length": str(size - offset),
+                        "Content-Type": "application/offset+octet-stream"},
+                        timeout=httpx.Timeout(30.0, write=None))  # fmt: skip
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures > NETWORK_RETRIES:
+                    raise CliError(f"The connection keeps failing ({exc}); run the same command "
+                                   "again to resume") from None  # fmt: skip
+                time.sleep(min(2 ** (failures - 1), 10))
+                offset, response = self._resume_point(http, url, size), None
+                continue
+            if response.status_code in (409, 423):
                 waited_since = waited_since or time.monotonic()
                 if time.monotonic() - waited_since > LOCKED_WAIT_SECONDS:
                     raise CliError(detail_of(response))
                 time.sleep(0.5)
-                new_offset = self._offset(http, url)
-                if new_offset is None:
-                    raise CliError("The upload expired on the server: run the command again")
-                self.start(size, new_offset)
-                offset, response = new_offset, None
+                offset, response = self._resume_point(http, url, size), None
                 continue
             if response.status_code >= 400:
                 raise CliError(detail_of(response))
-            offset = int(response.headers["Upload-Offset"])
+            offset, failures = int(response.headers["Upload-Offset"]), 0
         video = response.headers.get("X-Video-ID")
         if video is None:  # the job is made by the last PATCH; ask the upload resource
             video = request(http, "GET", url).json()["video_id"]
         return int(video)
+
+    def _resume_point(self, http: httpx.Client, url: str, size: int) -> int:
+        """The server's offset (HEAD), retried with backoff while the network is down."""
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                offset = self._offset(http, url)
+            except httpx.TransportError:
+                time.sleep(min(2**attempt, 10))
+                continue
+            if offset is None:
+                raise CliError("The upload expired on the server: run the command again")
+            self.start(size, offset)
+            return offset
+        raise CliError("Cannot reach the server: run the same command again to resume")
 
     def _multipart(self, http: httpx.Client, path: Path, title: str, size: int) -> int:
         self.start(size, 0)

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -90,6 +91,8 @@ class CutProxy:
     server: socket.socket = field(default_factory=socket.socket)
 
     def __post_init__(self) -> None:
+        self.open: list[socket.socket] = []
+        self.severed = False
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
@@ -103,12 +106,15 @@ class CutProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
         try:
             while data := src.recv(65536):
+                if self.severed:
+                    raise OSError("severed")
                 if counted and not self.cut and self.sent + len(data) >= self.cut_after:
                     dst.sendall(data[: self.cut_after - self.sent])
                     self.sent, self.cut = self.cut_after, True
@@ -125,6 +131,17 @@ class CutProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+    def sever(self) -> None:
+        """The network dies now: every open connection is dropped, and nothing more is
+        forwarded from them (not even what the kernel still holds for them)."""
+        self.severed = True
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.shutdown(socket.SHUT_RDWR)
+        self.open.clear()
+        self.severed = False
 
     def close(self) -> None:
         self.server.close()

@@ -20,7 +20,7 @@ import pexpect
 import pytest
 
 from devstack.stack import Stack
-from tests.media import ffprobe, video_stream
+from tests.media import ffprobe, make_noise_clip, video_stream
 from tests.tus_clients import CutProxy
 
 CLI = str(Path(sys.executable).parent / "reelforge")
@@ -83,6 +83,9 @@ def test_upload_wait_download_publish_vote_as_a_script(
     assert not part.exists()
 
     run("publish", str(video_id))
+    own = run("vote", str(video_id), check=False)
+    assert own.returncode == 1 and "You cannot vote for your own video" in own.stderr
+    _signup(run, city="Cali")  # another account (its login replaces the saved one)
     assert json.loads(run("vote", str(video_id), "--json").stdout)["message"]
     again = run("vote", str(video_id), check=False)
     assert again.returncode == 1 and again.stdout == ""
@@ -131,14 +134,18 @@ def test_webhooks_from_the_cli(cli: tuple[Run, dict[str, str]]) -> None:
 
 
 def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resumes(
-    pg_stack: Stack, cli: tuple[Run, dict[str, str]], clip_noise: Path, tmp_path: Path
+    pg_stack: Stack, cli: tuple[Run, dict[str, str]], media: Path, tmp_path: Path
 ) -> None:
     run, env = cli
     _signup(run)
+    clip_noise = make_noise_clip(media / "clip-1s-noise.mp4", seconds=1)  # ~5 MB, under the cap
     size = clip_noise.stat().st_size
     port = int(httpx.URL(pg_stack.base_url).port or 80)
     proxy = CutProxy(port, cut_after=10**12, bytes_per_second=max(size // 6, 256 * 1024))
-    term_env = {**env, "REELFORGE_URL": f"http://127.0.0.1:{proxy.port}", "TERM": "xterm"}
+    # Through the proxy the server URL differs from the saved login's: the token comes from
+    # REELFORGE_TOKEN instead.
+    term_env = {**env, "REELFORGE_URL": f"http://127.0.0.1:{proxy.port}", "TERM": "xterm",
+                "REELFORGE_TOKEN": _token(env)}  # fmt: skip
     command = [str(clip_noise), "--title", "resumed", "--wait"]
     try:
         child = pexpect.spawn(CLI, ["upload", *command], env=term_env, cwd=str(tmp_path),
@@ -147,11 +154,12 @@ def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resu
         child.expect(r"\d+\.\d+/\d+\.\d+ MB")  # the bar: bytes done / total
         child.expect(r"[0-9.]+ [kM]B/s")  # speed
         sent_before = proxy.sent
-        child.sendintr()
+        child.sendintr()  # Ctrl-C, and the network goes with it: bytes in flight are lost
+        proxy.sever()
         child.expect("run the same command again to resume")
         child.expect(pexpect.EOF)
         child.close()
-        assert child.exitstatus == 130 and 0 < sent_before < size
+        assert child.exitstatus == 130 and sent_before > 0
         store = json.loads((Path(env["REELFORGE_CONFIG_DIR"]) / "uploads.json").read_text())
         (upload_url,) = store.values()
         auth = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {_token(env)}"}
@@ -175,6 +183,28 @@ def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resu
     assert upload.json()["video_id"] == video_id and upload.json()["complete"]
     videos = json.loads(run("ls", "--json").stdout)
     assert [v["video_id"] for v in videos] == [video_id]  # one job, not two
+
+
+def test_a_dropped_connection_is_resumed_by_the_same_run(
+    pg_stack: Stack, cli: tuple[Run, dict[str, str]], media: Path
+) -> None:
+    run, env = cli
+    _signup(run)
+    clip = make_noise_clip(media / "clip-1s-noise.mp4", seconds=1)
+    size = clip.stat().st_size
+    port = int(httpx.URL(pg_stack.base_url).port or 80)
+    proxy = CutProxy(port, cut_after=size // 2)  # the first connection dies half-way
+    try:
+        done = subprocess.run(
+            [CLI, "--server", f"http://127.0.0.1:{proxy.port}", "upload", str(clip), "--title",
+             "cut", "--json"], env={**env, "REELFORGE_TOKEN": _token(env)}, capture_output=True,
+            text=True, timeout=120)  # fmt: skip
+    finally:
+        proxy.close()
+    assert done.returncode == 0, done.stderr
+    assert proxy.cut and json.loads(done.stdout)["status"] in ("queued", "processing", "processed")
+    # the second connection carried the rest, not the whole file again
+    assert proxy.sent - size // 2 < size // 2 + 256 * 1024, (proxy.sent, size)
 
 
 def _server_offset(url: str, auth: dict[str, str]) -> int:
