@@ -22,6 +22,9 @@ SUMMARY_KEYS = {
     "uploaded_at",
     "processed_at",
     "processed_url",
+    # added (issue 10: clients know what is happening); the seed's keys are all kept
+    "queue_position",
+    "eta_seconds",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
     "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes",
