@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.scheduling import _pct, _stack, _times, _upload
+from bench.scheduling import _stack, _times, _upload
 from bench.web import token
 from core.jobs.events import RedisEventSink, event_now
 from core.settings import Settings
@@ -80,13 +80,14 @@ def eta_and_webhooks(clip: Path, jobs: int, root: Path) -> dict[str, Any]:
                     if video["video_id"] in samples and video["eta_seconds"] is not None and \
                             video["status"] in ("queued", "processing"):  # fmt: skip
                         samples[video["video_id"]].append((now, video["eta_seconds"]))
-                time.sleep(0.5)
+                time.sleep(0.25)
         times = _times(stack, ids + warm)
         wait_until(lambda: len(receiver.arrivals) >= len(ids) + len(warm), 120, "webhooks")
     finally:
         receiver.server.shutdown()
         stack.stop()
-    errors = []
+    errors: list[tuple[float, float]] = []
+    absolute: list[float] = []
     for vid in ids:
         _, _, finished, uploaded = times[vid]
         wait = finished - uploaded
@@ -98,16 +99,21 @@ def eta_and_webhooks(clip: Path, jobs: int, root: Path) -> dict[str, Any]:
             actual = finished - near[0]
             if actual > 0:
                 errors.append((mark, abs(near[1] - actual) / actual))
+                absolute.append(abs(near[1] - actual))
     latencies = [receiver.arrivals[v] - times[v][2] for v in ids + warm if v in receiver.arrivals]
-    by_mark = {
-        f"{int(m * 100)}%": _pct([e for mk, e in errors if mk == m] or [0], 50) for m in MARKS
-    }
+
+    def share(values: list[float], pct: int) -> float | None:
+        return round(_pct_raw(values, pct), 3) if values else None
+
+    by_mark = {f"{int(m * 100)}%": share([e for mk, e in errors if mk == m], 50) for m in MARKS}
     return {
         "jobs": jobs,
         "samples": len(errors),
-        "eta_error_median": _pct([e for _, e in errors], 50) if errors else None,
+        "eta_error_median": share([e for _, e in errors], 50),
         "eta_error_by_mark": by_mark,
-        "eta_error_p90": _pct([e for _, e in errors], 90) if errors else None,
+        "eta_error_p90": share([e for _, e in errors], 90),
+        "eta_abs_error_median_s": round(_pct_raw(absolute, 50), 1) if absolute else None,
+        "job_seconds_mean": round(sum(times[v][2] - times[v][1] for v in ids) / len(ids), 1),
         "webhook_latency_ms": {
             "p50": round(1000 * sorted(latencies)[len(latencies) // 2]),
             "p95": round(1000 * _pct_raw(latencies, 95)),

@@ -57,22 +57,26 @@ def _spread_text(spread: dict[str, float]) -> str:
 
 
 def verdict(spread: dict[str, float], target: float, at_least: bool) -> str:
-    """met / not met from the median ratio — unless the rounds' spread is wider than the gap
-    between the median and the target, when one cannot tell the result from noise."""
+    """met / not met only when every round agrees: the spread on the median's side of the target
+    must not reach past it (for "≥": min ≥ target is met, max < target is not met). Otherwise the
+    spread toward the target is wider than the gap and noise cannot be told from the result."""
+    low, high = spread["min"], spread["max"]
+    if (low >= target) if at_least else (high <= target):
+        return _target(True)
+    if (high < target) if at_least else (low > target):
+        return _target(False)
     gap = abs(spread["median"] - target)
-    if spread["max"] - spread["min"] > gap:
-        return f"**inconclusive** (spread {spread['max'] - spread['min']:.2f} > gap {gap:.2f})"
-    ok = spread["median"] >= target if at_least else spread["median"] <= target
-    return _target(ok)
+    toward = spread["median"] - low if spread["median"] >= target else high - spread["median"]
+    return f"**inconclusive** (rounds on both sides of {target}: spread {toward:.2f} toward it > gap {gap:.2f})"
 
 
 def _rerun_note(results: dict[str, Any]) -> list[str]:
     rerun = results.get("rerun")
     if not rerun:
         return []
-    return ["", f"Stages re-run on {results['date']} (`python -m bench --stages "
-                f"{','.join(rerun['stages'])}`): {', '.join(rerun['stages'])}; the other sections "
-                f"are from the run of {rerun['others_from']}, on the code of that day."]  # fmt: skip
+    return ["", f"Stages re-run (`python -m bench --stages …`, last on {results['date']}): "
+                f"{', '.join(rerun['stages'])}; the other sections are from the run of "
+                f"{rerun['others_from']}, on the code of that day."]  # fmt: skip
 
 
 def write_report(results: dict[str, Any], out: Path) -> None:
@@ -226,8 +230,9 @@ def _targets(results: dict[str, Any]) -> list[str]:
         "",
         "## Targets",
         "",
-        "Web-tier verdicts come from the median ratio over the rounds; a phase whose min–max "
-        "spread is wider than its gap to the target is reported **inconclusive**.",
+        "Web-tier verdicts need every round to agree: **met** when the whole min–max spread "
+        "is on the target's good side, **not met** when it is all on the bad side, otherwise "
+        "**inconclusive** — the spread toward the target is wider than the median's gap to it.",
         "",
     ]
     p = by_users.get(5)

@@ -102,7 +102,7 @@ def scheduling_stage(mode: Mode, clip: Path, root: Path) -> dict[str, Any]:
 
 
 def live_stage(mode: Mode, root: Path) -> dict[str, Any]:
-    clip = make_clip(root / "eta.mp4", 10, size="640x360")
+    clip = make_clip(root / "eta.mp4", 30, size="1280x720")
     return {"eta": eta_and_webhooks(clip, mode.live_jobs, root),
             "sse": sse_fanout(mode.sse_streams, mode.sse_rounds, root)}  # fmt: skip
 
@@ -143,9 +143,10 @@ def main() -> int:
     if chosen is not None:  # re-run some stages; keep the rest of the last report's results
         kept = json.loads((args.out / "bench" / "results.json").read_text())
         results = {**kept, "date": results["date"], "machine": results["machine"]}
+        earlier = kept.get("rerun") or {"stages": [], "others_from": kept["date"]}
         results["rerun"] = {
-            "stages": sorted(chosen),
-            "others_from": kept.get("others_from", kept["date"]),
+            "stages": sorted(chosen | set(earlier["stages"])),
+            "others_from": earlier["others_from"],
         }
     for key, label, stage in stages(mode, clip, root):
         if chosen is not None and key not in chosen:

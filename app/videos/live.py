@@ -85,6 +85,7 @@ class LiveHub:
         self.settings, self.database, self.forecaster = settings, database, forecaster
         self.watches: dict[int, set[Watch]] = {}
         self.started: dict[int, float] = {}  # wall time a watched job's attempt started
+        self.noticed: dict[int, float] = {}  # when a notice for a watched video last arrived
         self.line_moved = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -116,6 +117,7 @@ class LiveHub:
                 if not watchers:
                     del self.watches[video_id]
                     self.started.pop(video_id, None)
+                    self.noticed.pop(video_id, None)
 
     async def current(self, video_ids: list[int]) -> dict[int, LiveState]:
         """Read the rows (one query) and their standing (one more); a missing row is GONE."""
@@ -144,6 +146,7 @@ class LiveHub:
             self.line_moved.set()  # a job started or finished: positions behind it moved
         if event.video_id not in self.watches:
             return
+        self.noticed[event.video_id] = time.monotonic()
         eta = None
         if event.status == VideoStatus.processing.value:
             if event.progress == 0:
@@ -185,8 +188,12 @@ class LiveHub:
             self.line_moved.clear()
             if self.watches:
                 try:
+                    began = time.monotonic()
                     for video_id, state in (await self.current(list(self.watches))).items():
-                        self._push(video_id, state)
+                        # A notice that came in meanwhile may be newer than the row just read:
+                        # it was pushed already; the next round reads that video again.
+                        if self.noticed.get(video_id, 0.0) < began:
+                            self._push(video_id, state)
                 except Exception as exc:  # noqa: BLE001 - the database may be restarting
                     log.warning("live refresh failed: %s", exc)
             await asyncio.sleep(MIN_REFRESH_GAP_SECONDS)
