@@ -155,9 +155,9 @@ def _wait(s: Session, video_id: int, json_: bool) -> None:
             f"video {video_id} {final['status']}: {final.get('error') or 'no reason given'}"
         )
     if not json_:
+        seconds = float(video.get("duration_seconds") or 0)
         render.out.print(
-            f"Processed: video {video_id} ({video.get('duration_seconds')} s) — "
-            f"reelforge download {video_id}"
+            f"Processed: video {video_id} ({seconds:.1f} s) — reelforge download {video_id}"
         )
 
 
