@@ -10,7 +10,8 @@ queued rows (the status index), never a scan of the whole table.
 eta_seconds comes from the fleet's measured recent throughput: the mean processing time of the
 last RECENT_JOBS jobs and the jobs processing now (the live slots, each with its remaining time
 from its own progress rate). Queued: the jobs ahead are dealt to the slots as they free up, then
-the job's own processing time. Processing: elapsed × (100 − progress) / progress. None when
+the job's own processing time. Processing: elapsed × (100 − progress) / progress, blended with
+the mean time less the elapsed below 25 % (start-up makes early rates overshoot). None when
 nothing has been measured yet: no guess is shown as a figure.
 """
 
@@ -30,7 +31,8 @@ from core.models import Video, VideoStatus, as_utc
 
 RECENT_JOBS = 20
 RECENT_WINDOW = timedelta(hours=6)
-MIN_PROGRESS_FOR_RATE = 3  # below this a progress rate is mostly start-up time
+MIN_PROGRESS_FOR_RATE = 3  # below this a progress rate alone is mostly start-up time
+TRUST_RATE_FROM_PERCENT = 25.0
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,17 @@ class Fleet:
     running: tuple[Running, ...]  # the busy slots now
 
     def remaining(self, job: Running) -> float | None:
-        if job.progress >= MIN_PROGRESS_FOR_RATE and job.elapsed > 0:
-            return job.elapsed * (100 - job.progress) / job.progress
-        if self.job_seconds is None:
-            return None
-        return max(self.job_seconds - job.elapsed, 0.0)
+        """The job's own progress rate, blended with the fleet's mean time early on: the first
+        percent are the slowest (probe, FFmpeg start-up), so the rate alone would overshoot.
+        From TRUST_RATE_FROM_PERCENT on, the rate alone."""
+        by_average = None if self.job_seconds is None else max(self.job_seconds - job.elapsed, 0.0)
+        if job.progress < MIN_PROGRESS_FOR_RATE or job.elapsed <= 0:
+            return by_average
+        by_rate = job.elapsed * (100 - job.progress) / job.progress
+        if by_average is None:
+            return by_rate
+        weight = min(1.0, job.progress / TRUST_RATE_FROM_PERCENT)
+        return weight * by_rate + (1 - weight) * by_average
 
     def start_times(self, positions: int) -> list[float] | None:
         """Seconds from now until the job at each position 1..`positions` starts (the jobs

@@ -92,6 +92,8 @@ def test_a_processing_job_is_timed_by_its_own_progress_rate() -> None:
     assert eta_seconds(fleet, VideoStatus.processing, 40, started, None, now, None) == 18
     # too early for a rate: the fleet's mean time less what has passed
     assert eta_seconds(fleet, VideoStatus.processing, 1, started, None, now, None) == 88
+    # early on, blended: 10 % → 0.4 × the rate's 108 s + 0.6 × the mean's 88 s
+    assert eta_seconds(fleet, VideoStatus.processing, 10, started, None, now, None) == 96
 
 
 def test_nothing_measured_yet_means_no_eta_rather_than_a_guess() -> None:
