@@ -1,0 +1,120 @@
+"""The "Targets" section of docs/BENCHMARKS.md: each target with its figure and verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report_compute import compute_targets
+from bench.report_live import live_targets
+
+
+def _target(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def spread_text(spread: dict[str, float]) -> str:
+    return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
+
+
+def verdict(spread: dict[str, float], target: float, at_least: bool) -> str:
+    """met / not met only when every round agrees: the spread on the median's side of the target
+    must not reach past it (for "≥": min ≥ target is met, max < target is not met). Otherwise the
+    spread toward the target is wider than the gap and noise cannot be told from the result."""
+    low, high = spread["min"], spread["max"]
+    if (low >= target) if at_least else (high <= target):
+        return _target(True)
+    if (high < target) if at_least else (low > target):
+        return _target(False)
+    gap = abs(spread["median"] - target)
+    toward = spread["median"] - low if spread["median"] >= target else high - spread["median"]
+    return f"**inconclusive** (rounds on both sides of {target}: spread {toward:.2f} toward it > gap {gap:.2f})"
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    by_users = {p["reelforge"]["users"]: p for p in results["web"]["phases"]}
+    lines = [
+        "",
+        "## Targets",
+        "",
+        "Web-tier verdicts need every round to agree: **met** when the whole min–max spread "
+        "is on the target's good side, **not met** when it is all on the bad side, otherwise "
+        "**inconclusive** — the spread toward the target is wider than the median's gap to it.",
+        "",
+    ]
+    p = by_users.get(5)
+    if p is None:
+        lines.append("- 5 users: not run in this mode.")
+    else:
+        lines.append(
+            f"- 5 users: p95 ≤ 1.25× bare — {spread_text(p['p95_ratio'])}× "
+            f"{verdict(p['p95_ratio'], 1.25, at_least=False)}."
+        )
+    for users in (100, 200, 300):
+        p = by_users.get(users)
+        if p is None:
+            lines.append(f"- {users} users: not run in this mode.")
+            continue
+        lines.append(
+            f"- {users} users: uploads/s ≥ 0.9 × bare — {spread_text(p['throughput_ratio'])} "
+            f"{verdict(p['throughput_ratio'], 0.9, at_least=True)}."
+        )
+    top = by_users.get(max(by_users))
+    if top:
+        r = top["reelforge"]
+        lines.append(
+            f"- {r['users']} users: zero errors other than 429/503 — {r['errors_pct']} % "
+            f"{_target(r['errors_pct'] == 0)}."
+        )
+    for r in results["web"].get("tus", []):
+        lines.append(
+            f"- tus whole-file at {r['users']} users ≥ multipart — "
+            f"{spread_text(r['tus_vs_multipart'])} {verdict(r['tus_vs_multipart'], 1.0, at_least=True)}; "
+            f"≥ 0.9 × bare — {spread_text(r['tus_vs_bare'])} "
+            f"{verdict(r['tus_vs_bare'], 0.9, at_least=True)}."
+        )
+    tus_mem = results["web"].get("tus_memory")
+    if tus_mem:
+        lines.append(
+            f"- API RSS growth ≤ 20 MB during a {tus_mem['megabytes']} MB tus upload — "
+            f"{tus_mem['growth_mb']} MB {_target(tus_mem['growth_mb'] <= 20)}."
+        )
+    lines += compute_targets(results)
+    lines += live_targets(results)
+    mem = results["web"]["memory"]
+    lines.append(
+        f"- API RSS growth ≤ 20 MB during a {mem['megabytes']} MB upload — {mem['growth_mb']} MB "
+        f"{_target(mem['growth_mb'] <= 20)}."
+    )
+    rate = results["enqueue"]["per_second"]
+    lines.append(f"- Enqueue ≥ 1,000 jobs/s — {rate}/s {_target(rate >= 1000)}.")
+    lines += [
+        "",
+        "### What limits the misses",
+        "",
+        "- **p95 at low load** (5 and 40 users): the bare endpoint answers in tens of "
+        "milliseconds, so reelforge's fixed per-upload work — JWT check and user lookup, "
+        "admission query, magic-byte sniff, the row insert and commit, the Redis publish "
+        "(each a loopback round trip on the same 2 vCPUs as the load generator) — is a large "
+        "fraction of the total. It is a fixed cost of ~10–15 ms, not a growing one: at 100–300 "
+        "users reelforge's p95 is at or below bare's, because requests queue on the shared "
+        "cores either way.",
+        "- **Worker efficiency with S3** is reported apart: on this box the S3 server is moto, "
+        "a Python emulator competing for the same 2 vCPUs as FFmpeg (its share is the "
+        "download/upload phases in the table); on real S3 the transfer is network time.",
+        "- **Throughput at 100–300 users** (issue 9, profiled with py-spy under 100 users): "
+        "first, bcrypt at signup/login took 38 % of the API's CPU inside the measured window — "
+        "Locust users now take tokens made before the phases. Then the largest cost left was "
+        "not reelforge's work but thread hops: every network chunk (16–64 KiB) of an upload "
+        "was written in its own hop to a worker thread (`anyio.to_thread`), ~280 hops per "
+        "18 MB upload. Writes to local storage now gather 256 KiB first "
+        "(`core/storage/local.py`, `core/storage/resumable.py`): in back-to-back A/B runs the "
+        "API's CPU per upload fell from 59–79 ms to 47–51 ms, under the bare endpoint's 43–59 "
+        "ms. The bare endpoint still writes each chunk as it comes (the plain "
+        "`async for chunk: await f.write(chunk)` of the original comparison); it is the "
+        "baseline, not tuned further.",
+        "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
+        "body streamed, and signup/login held one while bcrypt ran; at 100–300 users that "
+        "exhausted the pool (503s, then 401s for users whose login had failed). Both are fixed "
+        "and covered by tests; the tables above are after the fix.",
+    ]
+    return lines
