@@ -208,8 +208,10 @@ class LiveHub:
                 yield first
             if first.terminal:
                 return
-            if watch.latest is None:  # else a notice came in meanwhile: it is delivered next
+            # A notice that came in during the read is delivered next — unless it is this state.
+            if watch.latest is None or watch.latest.event_id == first.event_id:
                 watch.latest = first
+                watch.changed.clear()
             while True:
                 state = await watch.next()
                 yield state
