@@ -26,10 +26,10 @@ def _stream(http: httpx.Client, video_id: int, last_id: list[str]) -> Iterator[S
         http, "GET", f"/api/videos/{video_id}/events", headers=headers, timeout=timeout
     ) as source:
         response = source.response
-        if response.status_code in (404, 405) and "Video not found" not in response.text:
-            raise SSEError("no event stream on this server")
         if response.status_code >= 400:
-            response.read()
+            response.read()  # a streamed body must be read before its text is looked at
+            if response.status_code in (404, 405) and "Video not found" not in response.text:
+                raise SSEError("no event stream on this server")
             raise CliError(detail_of(response))
         for event in source.iter_sse():
             if event.id:

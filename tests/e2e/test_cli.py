@@ -103,6 +103,9 @@ def test_errors_are_the_servers_detail_on_one_line(
     missing = run("status", "999999999", check=False)
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: Video not found (HTTP 404)"
+    followed = run("status", "999999999", "--follow", check=False)
+    assert followed.returncode == 1
+    assert followed.stderr.strip() == "error: Video not found (HTTP 404)"
     text = tmp_path / "notes.mp4"
     text.write_text("not a video at all " * 100)
     refused = run("upload", str(text), "--title", "x", check=False)
