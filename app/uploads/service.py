@@ -55,9 +55,12 @@ def validate_title(metadata: dict[str, str], settings: Settings) -> str:
     )
 
 
-async def admit(database: Database, settings: Settings, user: User, length: int) -> None:
+async def admit(
+    database: Database, settings: Settings, user: User, length: int, add: Upload | None = None
+) -> None:
     """Before any upload row exists (tus or direct): a size within the limit, the user's job and
-    storage quotas, and room among their unfinished uploads."""
+    storage quotas, and room among their unfinished uploads. `add` is inserted in the same
+    transaction as that last check (one pooled connection, not two)."""
     if length <= 0:
         raise BadRequest("The uploaded file is empty")
     if length > settings.max_upload_bytes:
@@ -66,8 +69,10 @@ async def admit(database: Database, settings: Settings, user: User, length: int)
             f"the limit is {human_bytes(settings.max_upload_bytes)}"
         )
     await videos.check_quotas(database, settings, user)
-    async with database.sessions() as session:
+    async with database.session_scope() as session:
         await _check_reservations(session, settings, user, length)
+        if add is not None:
+            session.add(add)
 
 
 def new_upload(
@@ -87,11 +92,9 @@ async def create(
     database: Database, settings: Settings, user: User, length: int, metadata: dict[str, str]
 ) -> Upload:
     title = validate_title(metadata, settings)
-    await admit(database, settings, user, length)
     upload = new_upload(settings, user, mode="tus", title=title, filename=metadata.get("filename"),
                         length=length, key=original_key(uuid.uuid4().hex))  # fmt: skip
-    async with database.session_scope() as session:
-        session.add(upload)
+    await admit(database, settings, user, length, add=upload)
     log.info("upload %s created: %d bytes", upload.id, length)
     return upload
 
@@ -147,25 +150,30 @@ async def hold(
     token = uuid.uuid4().hex
     now = utcnow()
     async with database.session_scope() as session:
-        taken = await session.execute(
-            update(Upload)
-            .where(
-                Upload.id == upload_id,
-                Upload.owner_id == user.id,
-                Upload.mode == "tus",
-                Upload.video_id.is_(None),
-                Upload.expires_at > now,
-                Upload.offset == client_offset,
-                (Upload.lock_until.is_(None)) | (Upload.lock_until < now),
+        # One round trip in the common case: the compare-and-set hands back the row it took.
+        taken = (
+            await session.execute(
+                update(Upload)
+                .where(
+                    Upload.id == upload_id,
+                    Upload.owner_id == user.id,
+                    Upload.mode == "tus",
+                    Upload.video_id.is_(None),
+                    Upload.expires_at > now,
+                    Upload.offset == client_offset,
+                    (Upload.lock_until.is_(None)) | (Upload.lock_until < now),
+                )
+                .values(
+                    lock_token=token,
+                    lock_until=now + timedelta(seconds=settings.upload_lock_seconds),
+                )
+                .returning(Upload)
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                lock_token=token, lock_until=now + timedelta(seconds=settings.upload_lock_seconds)
-            )
-        )
-        upload = await owned(session, user, upload_id)
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            await session.refresh(upload)
-            return Held(upload, token)
+        ).scalar_one_or_none()
+        if taken is not None:
+            return Held(taken, token)
+        upload = await owned(session, user, upload_id)  # why not: 404, 410, 409 or 423
     if upload.video_id is not None and client_offset == upload.length:
         return Held(upload, "", already_complete=True)  # a retried final PATCH: same answer
     if upload.offset != client_offset:

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -152,6 +153,10 @@ def test_patches_alternate_between_two_api_processes(
     _processed(first, auth, path, data)
 
 
+def open_multipart_uploads(s3: Any) -> set[str]:
+    return {u["UploadId"] for u in s3.list_multipart_uploads(Bucket="reelforge").get("Uploads", [])}
+
+
 def test_expired_upload_is_swept_with_its_s3_multipart_upload(
     native: Stack, edge: Api, clip_5s: Path
 ) -> None:
@@ -167,16 +172,17 @@ def test_expired_upload_is_swept_with_its_s3_multipart_upload(
     assert response.status_code == 204
     s3 = boto3.client("s3", endpoint_url=native.services.s3_url, region_name="us-east-1",
                       aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret")  # fmt: skip
-    before = {
-        u["UploadId"] for u in s3.list_multipart_uploads(Bucket="reelforge").get("Uploads", [])
-    }
-    assert before  # the first 5 MiB part went to an S3 multipart upload
     upload_id = path.rsplit("/", 1)[1]
     with db(native) as conn:
+        (multipart_id,) = conn.execute(
+            "SELECT backend_upload_id FROM upload WHERE id = %s", (upload_id,)
+        ).fetchone()
         conn.execute(
             "UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = %s", (upload_id,)
         )
         conn.commit()
+    # this upload's first 5 MiB part went to an S3 multipart upload (other tests' may be open too)
+    assert multipart_id in open_multipart_uploads(s3)
     assert edge.http.head(path, headers=tus).status_code == 410
 
     def swept() -> bool:
@@ -185,10 +191,7 @@ def test_expired_upload_is_swept_with_its_s3_multipart_upload(
         return row is None
 
     wait_until(swept, 30, "the reconciler's upload sweep")
-    after = {
-        u["UploadId"] for u in s3.list_multipart_uploads(Bucket="reelforge").get("Uploads", [])
-    }
-    assert not before & after  # aborted
+    assert multipart_id not in open_multipart_uploads(s3)  # aborted
     tails = s3.list_objects_v2(Bucket="reelforge", Prefix=f"uploads/{upload_id}/").get(
         "KeyCount", 0
     )
