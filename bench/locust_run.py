@@ -22,9 +22,16 @@ def run_locust(
     user_class: str = "UploadUser",
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`seconds` is the measured window. Before it: spawning (5 s) and a warm-up long enough for
+    every user's first upload to have ended (warmup_seconds), which is discarded — at 300 users
+    the first uploads all start together and end together, a wave that is not steady state. At
+    the window's end the users are stopped at once: only uploads that ended inside it count."""
     prefix = out / "locust"
-    env = {**os.environ, "BENCH_CLIP": str(clip), **(extra_env or {})}
+    warmup = warmup_seconds(users)
+    env = {**os.environ, "BENCH_CLIP": str(clip), "BENCH_WARMUP_SECONDS": str(warmup),
+           **(extra_env or {})}  # fmt: skip
     spawn = max(1, users // 5)
+    run_for = -(-users // spawn) + warmup + seconds
     subprocess.run(
         [
             str(VENV_BIN / "locust"),
@@ -36,21 +43,20 @@ def run_locust(
             "-r",
             str(spawn),
             "-t",
-            f"{seconds}s",
+            f"{run_for}s",
             "--host",
             host,
             "--csv",
             str(prefix),
             "--only-summary",
             "--stop-timeout",
-            "30",
-            "--reset-stats",
+            "0",
             user_class,
-        ],  # stats restart once all users spawned: no ramp-up
+        ],  # stats restart after the warm-up (bench/locustfile.py): no ramp-up, no first wave
         env=env,
         check=False,
         capture_output=True,
-        timeout=seconds + 300,
+        timeout=run_for + 300,
     )
     row = next(r for r in _csv(f"{prefix}_stats.csv") if r["Name"] == "upload")
     failures = _csv(f"{prefix}_failures.csv")
@@ -82,6 +88,11 @@ def run_locust(
         "max_ms": float(row["Max Response Time"]),
         "failures": [f["Error"] for f in failures][:5],
     }
+
+
+def warmup_seconds(users: int) -> int:
+    """Discarded after spawning: about one upload cycle at this many users on this box."""
+    return max(3, users // 20)
 
 
 def _csv(path: str) -> list[dict[str, str]]:

@@ -15,7 +15,9 @@ import os
 import uuid
 from pathlib import Path
 
-from locust import HttpUser, between, task
+import gevent
+from locust import HttpUser, between, events, task
+from locust.env import Environment
 
 CLIP = Path(os.environ.get("BENCH_CLIP", "var/bench/clip-18mb-60s-1080p.mp4"))
 # Users signed up and logged in before the run (`make bench` makes them, so the measured window
@@ -26,8 +28,25 @@ TOKENS: list[str] = (
     else []
 )
 _next_token = itertools.count()
+# Statistics restart this long after the last user spawned (bench/locust_run.py): the measured
+# window holds steady state only.
+WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "0"))
+_environment: list[Environment] = []
 PAYLOAD = CLIP.read_bytes() if CLIP.exists() else b""
 PASSWORD = "bench-password-1"
+
+
+@events.init.add_listener
+def _keep_environment(environment: Environment, **_kwargs: object) -> None:
+    _environment.append(environment)
+
+
+@events.spawning_complete.add_listener
+def _measure_after_warmup(user_count: int, **_kwargs: object) -> None:
+    stats = _environment[0].stats
+    stats.reset_all()
+    if WARMUP_SECONDS > 0:
+        gevent.spawn_later(WARMUP_SECONDS, stats.reset_all)
 
 
 def _detail(response) -> str:  # type: ignore[no-untyped-def]

@@ -93,14 +93,15 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         + " Uploads go to local storage here (the S3 server on this box is a Python emulator "
         "whose CPU cost would be measured instead of reelforge's).",
         "",
-        "| phase | target | users | requests | errors % (not 429/503) | 429/503 % | uploads/s | avg ms | p50 | p95 | p99 | max |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| phase | target | users | s measured (all rounds) | requests | errors % (not 429/503) | 429/503 % | uploads/s | avg ms | p50 | p95 | p99 | max |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in web["phases"]:
         for target in ("reelforge", "bare"):
             r = p[target]
             lines.append(
-                f"| {p['phase']} | {target} | {r['users']} | {r['requests']} | {r['errors_pct']} | "
+                f"| {p['phase']} | {target} | {r['users']} | {r['seconds']} | {r['requests']} | "
+                f"{r['errors_pct']} | "
                 f"{r['limited_pct']} | {r['throughput']} | {r['avg_ms']:.0f} | {r['p50_ms']:.0f} | "
                 f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} |"
             )
@@ -109,9 +110,12 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "",
         f"Ratios (reelforge ÷ bare), **median (min–max) over {rounds} rounds** per phase: "
         "the targets alternate (reelforge, bare, then bare, reelforge, …) so drift on this "
-        "shared machine hits both; each round pairs the two runs it holds; Locust's statistics "
-        "restart once every user has spawned, so the ramp-up is not counted. The table above "
-        "gives each target's median round.",
+        "shared machine hits both; each round pairs the two runs it holds. What is counted: "
+        "Locust's statistics restart after spawning plus a warm-up of max(3, users ÷ 20) s "
+        "(the first uploads of all users start and end together: a wave, not steady state), "
+        "and the users stop at the window's end, so only uploads that ended inside the window "
+        "count (the table's measured seconds are these windows). The table above gives each "
+        "target's median round.",
         "",
         "| phase | throughput ratio | p95 ratio |",
         "|---|---|---|",

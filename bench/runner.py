@@ -35,7 +35,7 @@ from devstack.servers import REPO
 
 @dataclass
 class Mode:
-    phases: list[tuple[str, int, int]]  # name, users, seconds
+    phases: list[tuple[str, int, int]]  # name, users, measured seconds (after the warm-up)
     jobs: int
     big_upload_mb: int
     enqueue_count: int
@@ -57,8 +57,8 @@ MODES = {
     "full": Mode([("sanity", 5, 60), ("ramp 100", 100, 60), ("ramp 200", 200, 60),
                   ("ramp 300", 300, 60), ("sustained 40", 40, 120)], 20, 1024, 5000, 60, (20, 30),
                   tus_seconds=40),
-    "quick": Mode([("sanity", 5, 20), ("ramp 100", 100, 20), ("ramp 200", 200, 20),
-                   ("ramp 300", 300, 20), ("sustained 40", 40, 30)], 6, 1024, 3000, 60, (20, 15),
+    "quick": Mode([("sanity", 5, 15), ("ramp 100", 100, 20), ("ramp 200", 200, 25),
+                   ("ramp 300", 300, 30), ("sustained 40", 40, 25)], 6, 1024, 3000, 60, (20, 15),
                   20, 6, 10, 5, live_jobs=8),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
                   tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3),
