@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.known_users import KnownUsersDep
 from app.auth.security import decode_token, issued_to
 from app.errors import Unauthorized
 from core.db import Database
@@ -62,17 +63,22 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def _optional_user(
-    settings: SettingsDep, database: DatabaseDep, creds: BearerDep
+    settings: SettingsDep, database: DatabaseDep, known: KnownUsersDep, creds: BearerDep
 ) -> User | None:
     """Looked up in a short session of its own: the request's unit of work must not hold a
-    pooled connection while an upload body streams in (100 uploading users exhausted the pool)."""
+    pooled connection while an upload body streams in (100 uploading users exhausted the pool);
+    and only once per AUTH_USER_CACHE_SECONDS per process (app/auth/known_users.py)."""
     if creds is None:
         return None
     claims = decode_token(creds.credentials, settings)
     user = None
     if claims is not None:
-        async with database.sessions() as session:
-            user = await session.get(User, claims.user_id)
+        user = known.get(claims.user_id)
+        if user is None:
+            async with database.sessions() as session:
+                user = await session.get(User, claims.user_id)
+            if user is not None:
+                known.remember(user)
     if user is None or claims is None or not issued_to(claims, user.created_at):
         raise Unauthorized()
     return user

@@ -81,8 +81,17 @@ def _unavailable(
 ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     """A backing service failed: 503 with Retry-After, never a 500."""
 
-    async def handler(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("%s unavailable: %s", what.lower(), type(exc).__name__)
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        # The class says which limit was hit (the pool's wait, the driver's connect or command
+        # timeout); the message never carries values (hide_parameters).
+        log.warning(
+            "%s unavailable: %s.%s during %s %s",
+            what.lower(),
+            type(exc).__module__,
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+        )
         return JSONResponse(
             {"detail": f"{what} temporarily unavailable, retry shortly"},
             status_code=503,

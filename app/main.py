@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.auth.known_users import KnownUsers
 from app.auth.router import router as auth_router
 from app.auth.throttle import LoginThrottle
 from app.errors import install_error_handlers
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.publisher = JobPublisher(settings, name="reelforge-api")
     app.state.upload_slots = UploadSlots.from_settings(settings)
     app.state.login_throttle = LoginThrottle(settings)
+    app.state.known_users = KnownUsers(settings)
     app.state.forecaster = Forecaster(settings)
     app.state.live_hub = LiveHub(settings, app.state.database, app.state.forecaster)
     app.state.live_hub.start()

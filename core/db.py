@@ -93,7 +93,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_pre_ping=True,
-            pool_timeout=5,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
     engine = create_async_engine(url, **kwargs)
     if _is_sqlite(url):

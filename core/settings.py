@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = 2.0
     db_pool_size: int = 10  # per API process
     db_max_overflow: int = 10
+    # How long a request waits for a free pooled connection before its 503. The short DB phases
+    # queue behind each other under load: at 300 uploading users 5 s gave 1 % 503s on tus PATCH
+    # (after the body had streamed, the worst moment to refuse); a dead database fails at once.
+    db_pool_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     # Storage
     storage_backend: Literal["local", "s3"] = "local"
@@ -73,6 +77,9 @@ class Settings(BaseSettings):
     # tus PATCH/HEAD/POST per user: a resuming client sends a request per chunk (5 MiB chunks of
     # a 100 MiB file are 20), so this is far above the one-shot upload limit.
     rate_limit_tus: str = "600/minute"
+    # A token's user is re-read from the database at most this often per API process
+    # (app/auth/known_users.py); 0 reads it on every request.
+    auth_user_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     login_failures_per_account: str = "10/15 minutes"  # then 429 for that email, any IP
 
     # Upload limits

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.auth.known_users import KnownUsers, get_known_users
 from app.auth.throttle import LoginThrottle, get_login_throttle
 from app.deps import get_database, get_publisher, get_storage
 from app.main import create_app
@@ -146,6 +147,8 @@ def app(
     app.dependency_overrides[get_admission] = lambda: admission
     app.dependency_overrides[get_upload_slots] = lambda: slots
     app.dependency_overrides[get_login_throttle] = lambda: throttle
+    known_users = KnownUsers(settings)
+    app.dependency_overrides[get_known_users] = lambda: known_users
     forecaster = Forecaster(settings)
     app.dependency_overrides[get_forecaster] = lambda: forecaster
     yield app
