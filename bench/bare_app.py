@@ -15,14 +15,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.storage.base import WRITE_BUFFER_BYTES
+
 SPOOL = os.environ.get("BARE_SPOOL_DIR", tempfile.gettempdir())
 
 
 async def upload(request: Request) -> JSONResponse:
+    """The body to disk with reelforge's own write pattern (one thread hop per
+    WRITE_BUFFER_BYTES, not per network chunk): a baseline that wrote less efficiently than
+    reelforge would flatter every ratio — it did, 1.13–1.28 at 100 users, before this."""
     path = os.path.join(SPOOL, f"bare-{uuid.uuid4().hex}")
-    async with await anyio.open_file(path, "wb") as out:
+    out = await anyio.to_thread.run_sync(open, path, "wb")
+    try:
+        buffer = bytearray()
         async for chunk in request.stream():
-            await out.write(chunk)
+            buffer += chunk
+            if len(buffer) >= WRITE_BUFFER_BYTES:
+                data, buffer = buffer, bytearray()
+                await anyio.to_thread.run_sync(out.write, data)
+        await anyio.to_thread.run_sync(out.write, buffer)
+    finally:
+        await anyio.to_thread.run_sync(out.close)
     await anyio.Path(path).unlink()
     return JSONResponse({"task_id": uuid.uuid4().hex, "status": "queued"}, status_code=202)
 

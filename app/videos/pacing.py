@@ -58,10 +58,10 @@ async def receive_paced(
             budget.total += len(chunk)
             due = budget.next_byte_due() + loop_time_offset
             # Move the deadline only when it comes close (or must come earlier): few reschedules.
-            if (
-                due < scope.deadline
-                or scope.deadline - anyio.current_time() < RESCHEDULE_MARGIN_SECONDS
-            ):
+            # time.monotonic() + offset, not anyio.current_time(): the same clock without
+            # anyio's per-call backend lookup (measurable per chunk of a 100 MB body).
+            now = time.monotonic() + loop_time_offset
+            if due < scope.deadline or scope.deadline - now < RESCHEDULE_MARGIN_SECONDS:
                 scope.deadline = due
             await on_chunk(chunk)
     if scope.cancelled_caught:
