@@ -12,7 +12,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -107,6 +110,15 @@ def live_stage(mode: Mode, root: Path) -> dict[str, Any]:
             "sse": sse_fanout(mode.sse_streams, mode.sse_rounds, root)}  # fmt: skip
 
 
+def _clear_scratch(root: Path, keep: Path | None = None) -> None:
+    """Remove the run's scratch folder (gigabytes of uploads), all but `keep`."""
+    for path in root.iterdir():
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+    if keep is None or not keep.exists():
+        root.rmdir()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -148,12 +160,22 @@ def main() -> int:
             "stages": sorted(chosen | set(earlier["stages"])),
             "others_from": earlier["others_from"],
         }
-    for key, label, stage in stages(mode, clip, root):
-        if chosen is not None and key not in chosen:
-            continue
-        print(label, flush=True)
-        results[key] = stage()
-        partial.write_text(json.dumps(results, indent=2))  # a later failure keeps what was measured
+    # A killed run (SIGTERM, Ctrl-C) unwinds like a failed one: every stage stops the servers it
+    # started in `finally`, and the scratch folder (gigabytes of uploads) is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        for key, label, stage in stages(mode, clip, root):
+            if chosen is not None and key not in chosen:
+                continue
+            print(label, flush=True)
+            results[key] = stage()
+            partial.write_text(json.dumps(results, indent=2))  # a failure keeps what was measured
+    except BaseException:
+        _clear_scratch(root, keep=partial)
+        if partial.exists():
+            print(f"stopped; what was measured: {partial}", flush=True)
+        raise
+    _clear_scratch(root)
     write_report(results, args.out)
     rf = float(results["workers"]["reelforge"]["realtime_factor"]) / int(
         results["workers"]["reelforge"]["concurrency"]

@@ -230,7 +230,7 @@ async def _patch(
     if chunk.progress is None:  # discarded: the offset stays where it was
         await service.release(database, held)
         assert chunk.error is not None
-        raise chunk.error
+        raise _at_offset(chunk.error, upload.offset)
     try:
         video_id = await service.record(
             database,
@@ -249,8 +249,15 @@ async def _patch(
             await service.terminate(database, store, upload)  # assembled, so nothing resumes
         raise
     if chunk.error is not None:  # the partial bytes are kept; the client resumes from them
-        raise chunk.error
+        raise _at_offset(chunk.error, chunk.offset)
     return chunk.offset, video_id
+
+
+def _at_offset(error: DomainError, offset: int) -> DomainError:
+    """A failed PATCH (or creation-with-upload) still says where the upload stands, so a client
+    resumes without a HEAD first."""
+    error.headers = {**(error.headers or {}), "Upload-Offset": str(offset)}
+    return error
 
 
 @router.delete(

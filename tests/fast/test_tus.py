@@ -112,6 +112,7 @@ async def test_a_failed_creation_with_upload_still_says_where_to_resume(
         **auth, **OCTETS, "Upload-Length": str(len(MP4)), "Upload-Metadata": meta(title="x"),
         "Upload-Checksum": f"sha1 {wrong}"})  # fmt: skip
     assert created.status_code == 460 and created.headers["location"].startswith("/api/uploads/")
+    assert created.headers["upload-offset"] == "0"  # resume from here, no HEAD needed
     assert await offset_of(client, auth, created.headers["location"]) == 0
 
 
@@ -148,6 +149,7 @@ async def test_checksum_mismatch_discards_the_chunk(client: httpx.AsyncClient) -
     wrong = base64.b64encode(hashlib.sha1(b"something else").digest()).decode()
     mismatch = await patch(client, auth, url, 0, MP4[:500], **{"Upload-Checksum": f"sha1 {wrong}"})
     assert mismatch.status_code == 460 and await offset_of(client, auth, url) == 0
+    assert mismatch.headers["upload-offset"] == "0"
     right = base64.b64encode(hashlib.sha1(MP4[:500]).digest()).decode()
     ok = await patch(client, auth, url, 0, MP4[:500], **{"Upload-Checksum": f"sha1 {right}"})
     assert ok.status_code == 204 and ok.headers["upload-offset"] == "500"
