@@ -15,6 +15,7 @@ from app.errors import BadRequest, DomainError, NotFound, UnsupportedMedia
 from app.openapi import errors
 from app.ratelimit import exempt, limit
 from app.uploads import service
+from app.uploads.append import append_held
 from app.uploads.protocol import (
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
@@ -22,14 +23,12 @@ from app.uploads.protocol import (
     TUS_VERSION,
     UPLOAD_ID,
     http_date,
-    parse_checksum,
     parse_length,
     parse_metadata,
     require_version,
 )
-from app.uploads.receive import receive_chunk
 from core.models import Upload, as_utc
-from core.storage.resumable import Progress, resumable_store
+from core.storage.resumable import resumable_store
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads (tus)"])
 TusHeader = Annotated[
@@ -115,7 +114,7 @@ async def create_upload(
     # (unless it was terminated as not a video): the error carries its Location to resume from.
     held = await service.hold(database, settings, user, upload.id, 0)
     try:
-        offset, video_id = await _patch(
+        offset, video_id = await append_held(
             request, held, settings, database, storage, publisher, user, upload_checksum
         )
     except DomainError as exc:
@@ -183,7 +182,7 @@ async def append(
                 **_done(held.upload.video_id),
             },
         )
-    offset, video_id = await _patch(
+    offset, video_id = await append_held(
         request, held, settings, database, storage, publisher, user, upload_checksum
     )
     return Response(
@@ -194,70 +193,6 @@ async def append(
             **_done(video_id),
         },
     )
-
-
-async def _patch(
-    request: Request,
-    held: service.Held,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    storage: StorageDep,
-    publisher: PublisherDep,
-    user: CurrentUser,
-    upload_checksum: str | None,
-) -> tuple[int, int | None]:
-    upload = held.upload
-    store = resumable_store(storage, settings.s3_part_bytes)
-    received = False
-    try:
-        checksum = parse_checksum(upload_checksum)
-        progress = Progress.from_row(
-            upload.backend_upload_id, upload.parts, upload.tail_key, upload.tail_bytes
-        )
-        appender = await store.open(upload.id, upload.key, upload.offset, progress)
-        chunk = await receive_chunk(
-            request, appender, held, settings, checksum,
-            lambda: service.renew(database, settings, held),
-        )  # fmt: skip
-        received = True
-    finally:
-        if not received:  # the lock is given back on any failure before the bytes are counted
-            await service.release(database, held)
-    if chunk.unsupported:
-        await service.terminate(database, store, upload)
-        assert chunk.error is not None
-        raise chunk.error
-    if chunk.progress is None:  # discarded: the offset stays where it was
-        await service.release(database, held)
-        assert chunk.error is not None
-        raise _at_offset(chunk.error, upload.offset)
-    try:
-        video_id = await service.record(
-            database,
-            storage,
-            publisher,
-            settings,
-            user,
-            held,
-            offset=chunk.offset,
-            progress=chunk.progress,
-            head=chunk.head,
-            content_type=chunk.content_type,
-        )
-    except DomainError:
-        if chunk.offset == upload.length:  # the job was refused (a quota): the bytes are
-            await service.terminate(database, store, upload)  # assembled, so nothing resumes
-        raise
-    if chunk.error is not None:  # the partial bytes are kept; the client resumes from them
-        raise _at_offset(chunk.error, chunk.offset)
-    return chunk.offset, video_id
-
-
-def _at_offset(error: DomainError, offset: int) -> DomainError:
-    """A failed PATCH (or creation-with-upload) still says where the upload stands, so a client
-    resumes without a HEAD first."""
-    error.headers = {**(error.headers or {}), "Upload-Offset": str(offset)}
-    return error
 
 
 @router.delete(
