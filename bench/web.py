@@ -5,6 +5,7 @@ shipped limits (what one busy IP sees)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -54,16 +55,30 @@ BENCH_APP = {
 
 class Janitor(threading.Thread):
     """Deletes uploaded originals as the web-tier phases run (workers are paused there), so a
-    long run does not fill the disk."""
+    long run does not fill the disk — and their folders with them: a walk over every folder
+    ever made (rglob) grew to ~0.8 s of CPU per pass at 30,000 uploads, every 2 s, on the
+    machine being measured."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__(daemon=True)
-        self.folder, self.stop = folder, threading.Event()
+        self.folder, self.stop = folder / "originals", threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(2):
-            for path in self.folder.rglob("original"):
-                path.unlink(missing_ok=True)
+            self.sweep()
+
+    def sweep(self) -> None:
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            original = os.path.join(entry.path, "original")
+            try:
+                os.unlink(original)  # committed: its upload is over, the folder is its alone
+                os.rmdir(entry.path)
+            except OSError:  # still being written, or already gone
+                continue
 
 
 def _edge_stack(root: Path, services: Services, settings: dict[str, str], **kw: Any) -> Stack:

@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     # a 100 MiB file are 20), so this is far above the one-shot upload limit.
     rate_limit_tus: str = "600/minute"
     # A token's user is re-read from the database at most this often per API process
-    # (app/auth/known_users.py); 0 reads it on every request.
-    auth_user_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # (app/auth/known_users.py); 0 reads it on every request. Rows are never changed by the API;
+    # 60 s, because with several processes a user's requests reach each one only every few s.
+    auth_user_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     login_failures_per_account: str = "10/15 minutes"  # then 429 for that email, any IP
 
     # Upload limits

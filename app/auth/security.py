@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -68,8 +69,19 @@ class TokenClaims:
     issued_at: int  # seconds since the epoch
 
 
+# Tokens already verified by this process, with their expiry: every request presents its token
+# twice (the rate limiter's key, then the user), and a client presents the same one for an hour.
+_VERIFIED: dict[tuple[str, str, str], tuple[TokenClaims, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_token(token: str, settings: Settings) -> TokenClaims | None:
-    """The claims of a valid, unexpired token; None for anything else."""
+    """The claims of a valid, unexpired token; None for anything else. A token this process
+    has verified is not verified again (signature and claims cannot change), only its expiry."""
+    key = (token, settings.jwt_secret, settings.jwt_algorithm)
+    known = _VERIFIED.get(key)
+    if known is not None and time.time() < known[1]:
+        return known[0]
     try:
         claims = jwt.decode(
             token,
@@ -77,9 +89,15 @@ def decode_token(token: str, settings: Settings) -> TokenClaims | None:
             algorithms=[settings.jwt_algorithm],
             options={"require": ["exp", "sub", "iat"]},
         )
-        return TokenClaims(int(claims["sub"]), int(claims["iat"]))
+        verified = TokenClaims(int(claims["sub"]), int(claims["iat"]))
+        expires = float(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError):
+        _VERIFIED.pop(key, None)
         return None
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key] = (verified, expires)
+    return verified
 
 
 def decode_access_token(token: str, settings: Settings) -> int | None:

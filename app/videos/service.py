@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import anyio
@@ -51,7 +52,9 @@ async def accept_upload(
     if quotas.enabled(settings):
         quotas.enforce(settings, await quotas.usage(session, owner.id), upload.size)
     try:
-        async with session.begin_nested():
+        # The savepoint exists for the one insert that may collide (a concurrent request with
+        # the same Idempotency-Key); without a key it would only add two round trips.
+        async with session.begin_nested() if idempotency_key else nullcontext():
             original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
             lane = lane_for(upload.size, settings)
             video = await lifecycle.add_job(session, owner.id, upload.title, original, lane)
@@ -70,7 +73,9 @@ async def accept_upload(
                 )
                 await session.flush()
     except IntegrityError:  # a concurrent request with the same key committed first
-        existing = await idempotency.find(session, owner.id, idempotency_key or "")
+        if not idempotency_key:
+            raise
+        existing = await idempotency.find(session, owner.id, idempotency_key)
         if existing is None:
             raise
         after_commit(session, drop_upload)

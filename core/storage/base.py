@@ -8,6 +8,9 @@ from typing import Protocol
 # Local writers gather network chunks (often 16-64 KiB) into this much before one hop to a
 # worker thread: a hop per chunk cost more API CPU than the write itself. Bounded per upload.
 WRITE_BUFFER_BYTES = 256 * 1024
+# What a writer accepts: the multipart receiver hands over views into the network chunk (no
+# copy of its own); a writer copies what it keeps before it returns.
+Chunk = bytes | bytearray | memoryview
 
 
 class StorageError(Exception):
@@ -17,7 +20,7 @@ class StorageError(Exception):
 class ObjectWriter(Protocol):
     bytes_written: int
 
-    async def write(self, chunk: bytes) -> None: ...
+    async def write(self, chunk: Chunk) -> None: ...
     async def commit(self) -> None: ...
     async def abort(self) -> None: ...
 

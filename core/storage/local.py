@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import anyio
 
-from core.storage.base import WRITE_BUFFER_BYTES, StorageError
+from core.storage.base import WRITE_BUFFER_BYTES, Chunk, StorageError
 
 
 class LocalObjectWriter:
@@ -31,7 +31,7 @@ class LocalObjectWriter:
         self._tmp.parent.mkdir(parents=True, exist_ok=True)
         return open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/abort
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: Chunk) -> None:
         self._buffer += chunk
         self.bytes_written += len(chunk)
         if len(self._buffer) >= WRITE_BUFFER_BYTES:

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.settings import Settings
-from core.storage.base import StorageError
+from core.storage.base import Chunk, StorageError
 
 _ERRORS = (BotoCoreError, ClientError)
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class S3ObjectWriter:
         self.parts: list[dict[str, Any]] = []
         self.bytes_written = 0
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: Chunk) -> None:
         self.buffer.extend(chunk)
         self.bytes_written += len(chunk)
         if len(self.buffer) >= self.part_bytes:
