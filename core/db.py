@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import await_
 
 from core.settings import Settings
 
@@ -81,6 +83,20 @@ def _connect_args(settings: Settings, *, asyncpg: bool) -> dict[str, Any]:
     return {"connect_timeout": max(1, int(settings.db_timeout_seconds))}
 
 
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling in one round trip: a simple-protocol `SELECT 1` on
+    every checkout; a dead connection (database restarted or failed over) is replaced before
+    the request uses it, so the first upload after a failover does not fail once its body has
+    arrived. SQLAlchemy's own pre-ping on asyncpg costs three round trips (BEGIN, a prepared
+    `;`, ROLLBACK — the transaction is for pgbouncer's transaction mode, which a prepared
+    statement would break; a simple-protocol query needs none). (asyncpg cannot run an empty
+    query through `execute`: its status is None.)"""
+    try:
+        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as exc:  # any failure: the pool discards it and checks out another
+        raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
 def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     # hide_parameters: a logged error never carries the values (password hashes, emails).
@@ -92,12 +108,13 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         kwargs.update(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
             pool_timeout=settings.db_pool_timeout_seconds,
         )
     engine = create_async_engine(url, **kwargs)
     if _is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
     return engine
 
 

@@ -56,13 +56,12 @@ async def receive_paced(
     with anyio.CancelScope(deadline=budget.next_byte_due() + loop_time_offset) as scope:
         async for chunk in chunks:
             budget.total += len(chunk)
-            due = budget.next_byte_due() + loop_time_offset
-            # Move the deadline only when it comes close (or must come earlier): few reschedules.
-            # time.monotonic() + offset, not anyio.current_time(): the same clock without
-            # anyio's per-call backend lookup (measurable per chunk of a 100 MB body).
-            now = time.monotonic() + loop_time_offset
-            if due < scope.deadline or scope.deadline - now < RESCHEDULE_MARGIN_SECONDS:
-                scope.deadline = due
+            # Move the deadline only when it comes close: few reschedules, and the budget is
+            # worked out only then. (It never has to come earlier: the next byte's due time
+            # only grows with the bytes received.) time.monotonic() + offset, not
+            # anyio.current_time(): the same clock without anyio's per-call backend lookup.
+            if scope.deadline - time.monotonic() - loop_time_offset < RESCHEDULE_MARGIN_SECONDS:
+                scope.deadline = budget.next_byte_due() + loop_time_offset
             await on_chunk(chunk)
     if scope.cancelled_caught:
         raise budget.error()

@@ -75,16 +75,22 @@ def _link_or_copy(src: Path, dest: Path) -> None:
         shutil.copyfile(src, dest)
 
 
+_UNSAFE_SEGMENTS = frozenset({"", ".", ".."})  # "" also catches a leading "/" and "a//b"
+
+
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root.resolve()
 
     def local_path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):
+        """The file for `key` under the root. Judged on the key's text, not by resolving the
+        path: `resolve()` stats every folder on the way (~0.3 ms of API CPU per upload), and
+        keys are relative, '/'-separated, with no empty, `.` or `..` segment."""
+        segments = key.split("/")
+        if "\\" in key or "\x00" in key or any(s in _UNSAFE_SEGMENTS for s in segments):
             raise ValueError(f"storage key escapes the root: {key!r}")
-        return path
+        return self.root.joinpath(*segments)
 
     def open_writer(self, key: str) -> LocalObjectWriter:
         return LocalObjectWriter(self.local_path(key))
