@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -136,6 +137,12 @@ def test_webhooks_from_the_cli(cli: tuple[Run, dict[str, str]]) -> None:
     assert json.loads(run("webhooks", "ls", "--json").stdout) == []
 
 
+def _interruptible() -> None:
+    """Ctrl-C as at a real terminal: a test run started in the background (`cmd &` in a
+    non-interactive shell) ignores SIGINT, and the CLI would inherit that and never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resumes(
     pg_stack: Stack, cli: tuple[Run, dict[str, str]], media: Path, tmp_path: Path
 ) -> None:
@@ -152,7 +159,8 @@ def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resu
     command = [str(clip_noise), "--title", "resumed", "--wait"]
     try:
         child = pexpect.spawn(CLI, ["upload", *command], env=term_env, cwd=str(tmp_path),
-                              encoding="utf-8", timeout=60, dimensions=(30, 120))  # fmt: skip
+                              encoding="utf-8", timeout=60, dimensions=(30, 120),
+                              preexec_fn=_interruptible)  # fmt: skip
         child.expect("uploading")
         child.expect(r"\d+\.\d+/\d+\.\d+ MB")  # the bar: bytes done / total
         child.expect(r"[0-9.]+ [kM]B/s")  # speed
@@ -171,7 +179,8 @@ def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resu
         after_first = proxy.sent
 
         child = pexpect.spawn(CLI, ["upload", *command], env=term_env, cwd=str(tmp_path),
-                              encoding="utf-8", timeout=120, dimensions=(30, 120))  # fmt: skip
+                              encoding="utf-8", timeout=120, dimensions=(30, 120),
+                              preexec_fn=_interruptible)  # fmt: skip
         child.expect("Uploaded: video (\\d+)")
         video_id = int(child.match.group(1))  # type: ignore[union-attr]
         child.expect("Processed: video")
