@@ -100,7 +100,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in web["phases"]:
-        for target in ("reelforge", "bare"):
+        for target in (t for t in ("reelforge", "bare", "floor") if t in p):
             r = p[target]
             lines.append(
                 f"| {p['phase']} | {target} | {r['users']} | {r['seconds']} | {r['requests']} | "
@@ -128,6 +128,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
             f"| {p['phase']} | {spread_text(p['throughput_ratio'])} | "
             f"{spread_text(p['p95_ratio'])} |"
         )
+    lines += floor_section(web)
     lines += [""] + [f"![{name}](bench/{name})" for name in plots]
     d = results["defaults"]
     lines += [
@@ -165,6 +166,32 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         )
     lines += targets(results)
     (out / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+
+
+def floor_section(web: dict[str, Any]) -> list[str]:
+    rows = [p for p in web["phases"] if "floor_ratio" in p]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "**Floor** (`bench/floor_app.py`), in the same rounds (the three targets' order "
+        "rotates): the least an endpoint can do and still do the work the throughput target "
+        "asks for — the bearer token verified, the multipart body parsed with the same parser "
+        "and streamed to disk with the same write pattern, one row inserted (raw asyncpg), the "
+        "Celery message published — and nothing else (no framework routing or dependencies, "
+        "middleware, rate limit, sniffing, quotas, pacing, ORM, logging or metrics). It says "
+        "how close to bare any implementation with that work gets on this machine, and so "
+        "how much of reelforge's gap is its own.",
+        "",
+        "| phase | floor ÷ bare | reelforge ÷ floor | reelforge ÷ bare |",
+        "|---|---|---|---|",
+    ]
+    for p in rows:
+        lines.append(
+            f"| {p['phase']} | {spread_text(p['floor_ratio'])} | "
+            f"{spread_text(p['reelforge_vs_floor'])} | {spread_text(p['throughput_ratio'])} |"
+        )
+    return lines
 
 
 def tus_section(web: dict[str, Any]) -> list[str]:

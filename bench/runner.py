@@ -54,6 +54,7 @@ class Mode:
     rounds: int = 3  # web tier: rounds per phase and target, alternating targets
     tus_users: tuple[int, ...] = (5, 100, 300)  # tus vs multipart vs bare at these users
     tus_seconds: int = 20
+    floor_users: tuple[int, ...] = (100, 300)  # the floor endpoint (bench/floor_app.py) too
 
 
 MODES = {
@@ -64,7 +65,8 @@ MODES = {
                    ("ramp 300", 300, 30), ("sustained 40", 40, 25)], 6, 1024, 3000, 60, (20, 15),
                   20, 6, 10, 5, live_jobs=8),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
-                  tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3),
+                  tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3,
+                  floor_users=(6,)),
 }  # fmt: skip
 
 
@@ -85,7 +87,7 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
     return [
         ("web", "web tier (workers paused)",
          lambda: web_tier(mode.phases, mode.big_upload_mb, clip, root, mode.rounds,
-                          list(mode.tus_users), mode.tus_seconds)),
+                          list(mode.tus_users), mode.tus_seconds, list(mode.floor_users))),
         ("defaults", "shipped limits", lambda: default_limits(users, seconds, clip, root)),
         ("workers", "worker tier", lambda: worker_tier(mode.jobs, clip, root)),
         ("enqueue", "enqueue rate", lambda: enqueue_rate(mode.enqueue_count)),

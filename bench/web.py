@@ -101,10 +101,12 @@ def web_tier(
     rounds: int = 3,
     tus_users: list[int] | None = None,
     tus_seconds: int = 20,
+    floor_users: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Each phase runs `rounds` times per target, alternating targets (reelforge, bare, then
-    bare, reelforge, …) so drift on a shared machine hits both alike. Each round's ratio pairs the
-    two runs of that round; the report gives the median ratio and its min–max spread."""
+    """Each phase runs `rounds` times per target, rotating the targets' order (reelforge, bare,
+    then bare, reelforge, …) so drift on a shared machine hits all alike. Each round's ratio
+    pairs the runs of that round; the report gives the median ratio and its min–max spread.
+    Phases with `floor_users` users also run the floor endpoint (bench/floor_app.py)."""
     reel_root, bare_root = root / "web", root / "bare"
     reel = _edge_stack(
         reel_root, Services.start(reel_root), {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)}
@@ -114,21 +116,32 @@ def web_tier(
         Services.embedded(bare_root),
         {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)},
     )
+    floor = _edge_stack(  # reelforge's Postgres, Redis and JWT secret: the same tokens work
+        root / "floor",
+        reel.services,
+        {**BENCH_APP, "APP_MODULE": "bench.floor_app:app", "BARE_SPOOL_DIR": str(root)},
+        jwt_secret=reel.jwt_secret,
+    )
+    stacks = {"reelforge": reel, "bare": bare, "floor": floor}
     results: dict[str, Any] = {"phases": []}
     janitor = Janitor(reel.storage_dir)
     try:
         reel.start(worker=False)
         bare.start(worker=False)
+        if floor_users:
+            floor.start(worker=False)
         janitor.start()
         most = max([users for _, users, _ in phases] + (tus_users or []))
         tokens = {"BENCH_TOKENS": str(token_pool(reel.url, most, root / "tokens.json"))}
         results["auth"] = f"{most} users signed up and logged in before the phases (tokens reused)"
         for name, users, seconds in phases:
             row: dict[str, Any] = {"phase": name, "rounds": []}
+            names = ["reelforge", "bare"] + (["floor"] if users in (floor_users or []) else [])
             for round_no in range(rounds):
-                order = [("reelforge", reel), ("bare", bare)]
                 pair: dict[str, Any] = {}
-                for target, stack in order if round_no % 2 == 0 else order[::-1]:
+                shift = round_no % len(names)
+                for target in names[shift:] + names[:shift]:
+                    stack = stacks[target]
                     out = root / "locust" / f"{target}-{name.replace(' ', '-')}-{round_no}"
                     out.mkdir(parents=True, exist_ok=True)
                     pair[target] = run_locust(
@@ -141,10 +154,17 @@ def web_tier(
                         flush=True,
                     )
                 row["rounds"].append(pair)
-            for target in ("reelforge", "bare"):
+            for target in names:
                 row[target] = median_run([pair[target] for pair in row["rounds"]])
             row["throughput_ratio"] = spread([_ratio(p, "throughput") for p in row["rounds"]])
             row["p95_ratio"] = spread([_ratio(p, "p95_ms") for p in row["rounds"]])
+            if "floor" in names:
+                row["floor_ratio"] = spread(
+                    [pair_ratio(p, "floor", "bare", "throughput") for p in row["rounds"]]
+                )
+                row["reelforge_vs_floor"] = spread(
+                    [pair_ratio(p, "reelforge", "floor", "throughput") for p in row["rounds"]]
+                )
             results["phases"].append(row)
         results["tus"] = tus_phases(
             reel, bare, tus_users or [], tus_seconds, rounds, clip, root, tokens
@@ -155,6 +175,7 @@ def web_tier(
         results["tus_resume"] = resume_overhead(reel, bearer, clip.read_bytes())
     finally:
         janitor.stop.set()
+        floor.stop_processes()
         reel.stop()
         bare.stop()
     return results

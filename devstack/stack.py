@@ -173,10 +173,15 @@ class Stack:
             self.worker.kill()
 
     def stop(self) -> None:
+        self.stop_processes()
+        self.services.stop()
+
+    def stop_processes(self) -> None:
+        """This stack's own processes, leaving the data services running (another stack may
+        share them: the benchmark's floor endpoint shares reelforge's)."""
         for name in ("nginx", "webhooks", "worker", "api"):
             if name in self.processes:
                 self.processes[name].stop()
-        self.services.stop()
 
     # ---------------------------------------------------------------- what tests look at ----
     @property

@@ -33,6 +33,10 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
     for phase in data["web"]["phases"]:
         for target in ("reelforge", "bare"):
             assert phase[target]["requests"] > 0 and phase[target]["errors_pct"] == 0, phase
+    floors = [phase for phase in data["web"]["phases"] if "floor" in phase]
+    assert [phase["floor"]["users"] for phase in floors] == [6]  # smoke mode's floor_users
+    assert floors[0]["floor"]["requests"] > 0 and floors[0]["floor"]["errors_pct"] == 0
+    assert floors[0]["floor_ratio"]["median"] > 0 and "floor ÷ bare" in report
     for storage in ("reelforge", "s3"):
         run = data["workers"][storage]
         assert run["processed"] == run["jobs"] and run["phase_seconds"]["transcode"] > 0
