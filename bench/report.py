@@ -113,7 +113,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "",
         f"Ratios (reelforge ÷ bare), **median (min–max) over {rounds} rounds** per phase: "
         "the targets alternate (reelforge, bare, then bare, reelforge, …) so drift on this "
-        "shared machine hits both; each round pairs the two runs it holds. What is counted: "
+        "shared machine hits both (with the floor, the three rotate); each round pairs the "
+        "runs it holds. What is counted: "
         "Locust's statistics restart after spawning plus a warm-up of max(3, users ÷ 20) s "
         "(the first uploads of all users start and end together: a wave, not steady state), "
         "and the users stop at the window's end, so only uploads that ended inside the window "

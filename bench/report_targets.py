@@ -144,7 +144,10 @@ def targets(results: dict[str, Any]) -> list[str]:
         "reelforge against 3.1 / 4.4 / 4.9 s for bare, while Locust saw p50 7.4 s and 6.1 s. "
         "The API's own histogram agrees with nginx (every upload under 10 s). So the 20 s "
         "p95/p99 spikes of single rounds are the client's, and the server-side tail is ~1.3× "
-        "bare's — the same CPU share as the throughput gap, not a queue in reelforge.",
+        "bare's — the same CPU share as the throughput gap, not a queue in reelforge. Again "
+        "with the floor (300 users, 30 s, each target twice): nginx's request_time p95 "
+        "reelforge 5.5 / 7.8 s, floor 5.6 / 5.0 s, bare 5.1 / 5.2 s, while Locust reported "
+        "p95 9.2 / 11 s, 9.5 / 8.7 s and 8.4 / 8.4 s.",
         "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
         "body streamed, and signup/login held one while bcrypt ran; at 100–300 users that "
         "exhausted the pool (503s, then 401s for users whose login had failed). Both are fixed "
