@@ -10,9 +10,11 @@ and JWT secret (the same tokens work)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import anyio
@@ -37,15 +39,14 @@ INSERT INTO video (owner_id, title, status, progress, task_id, attempts, origina
                    enqueued_at)
 VALUES ($1, $2, 'queued', 0, $3, 0, $4, 'video/mp4', $5, false, 1, $6, $6) RETURNING id
 """
-_pool: asyncpg.Pool | None = None
 
 
-async def pool() -> asyncpg.Pool:
-    global _pool
-    if _pool is None:
-        dsn = SETTINGS.database_url.replace("postgresql+asyncpg://", "postgresql://")
-        _pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
-    return _pool
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    dsn = SETTINGS.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    async with asyncpg.create_pool(dsn, min_size=2, max_size=20) as pool:
+        app.state.pool = pool
+        yield
 
 
 class _Form:
@@ -100,7 +101,7 @@ async def upload(request: Request) -> JSONResponse:
         await anyio.to_thread.run_sync(out.close)
     await anyio.Path(path).unlink()
     task_id = str(uuid.uuid4())
-    video_id = await (await pool()).fetchval(
+    video_id = await request.app.state.pool.fetchval(
         INSERT, user_id, form.title.decode(), task_id, path, form.size, datetime.now(UTC)
     )
     await anyio.to_thread.run_sync(PUBLISHER.send, process_video_message(video_id, task_id))
@@ -115,5 +116,6 @@ app = Starlette(
     routes=[
         Route("/api/videos/upload", upload, methods=["POST"]),
         Route("/health", health),
-    ]
+    ],
+    lifespan=lifespan,
 )
