@@ -123,7 +123,10 @@ class LocalResumable(ResumableStore):
             raise StorageError(str(exc)) from exc
 
     def discard_sync(self, upload_id: str, key: str, progress: Progress) -> None:
-        self._path(upload_id).unlink(missing_ok=True)
+        try:
+            self._path(upload_id).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"could not delete the partial upload: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------- S3
