@@ -31,11 +31,11 @@ def sweep_expired_uploads(
     )
     with sessions.begin() as session:
         uploads = list(session.scalars(expired))
-        gone = [u.id for u in uploads if u.video_id is not None or _discard(store, u)]
+        gone = [u for u in uploads if u.video_id is not None or _discard(store, u)]
         if gone:
-            session.execute(delete(Upload).where(Upload.id.in_(gone)))
+            session.execute(delete(Upload).where(Upload.id.in_([u.id for u in gone])))
     if gone:
-        unfinished = sum(1 for u in uploads if u.video_id is None and u.id in gone)
+        unfinished = sum(u.video_id is None for u in gone)
         log.info("uploads: %d expired (%d unfinished, bytes freed)", len(gone), unfinished)
     return len(gone)
 
