@@ -1,8 +1,9 @@
 """How routes get their collaborators: only through these Annotated dependencies.
 
-Each reads what the app's lifespan built (`app.state`): settings, database, storage, job
-publisher (admission: app/videos/admission.py). A test overrides any of them with
-`app.dependency_overrides[get_x] = ...`; route signatures stay one line long.
+Each reads the one `Collaborators` object the app's lifespan built (app/collaborators.py). A
+route that needs several asks for `CollaboratorsDep` — one dependency instead of one per
+collaborator; a route that needs one or two keeps the one-line aliases below. A test
+overrides `get_collaborators` (`app.dependency_overrides[get_collaborators] = lambda: ...`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.known_users import KnownUsersDep
 from app.auth.security import decode_token, issued_to
+from app.auth.throttle import LoginThrottle
+from app.collaborators import Collaborators
 from app.errors import Unauthorized
+from app.videos.admission import Admission
+from app.videos.live import LiveHub
+from app.videos.slots import UploadSlots
+from app.videos.standing import Forecaster
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import User
@@ -26,35 +32,64 @@ from core.storage import Storage
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login")
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+async def get_collaborators(request: Request) -> Collaborators:
+    collaborators: Collaborators = request.app.state.collaborators
+    return collaborators
 
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
 
 
-async def get_storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
+async def get_settings(c: CollaboratorsDep) -> Settings:
+    return c.settings
 
 
-async def get_publisher(request: Request) -> JobPublisher:
-    publisher: JobPublisher = request.app.state.publisher
-    return publisher
+async def get_database(c: CollaboratorsDep) -> Database:
+    return c.database
+
+
+async def get_storage(c: CollaboratorsDep) -> Storage:
+    return c.storage
+
+
+async def get_publisher(c: CollaboratorsDep) -> JobPublisher:
+    return c.publisher
+
+
+async def get_admission(c: CollaboratorsDep) -> Admission:
+    return c.admission
+
+
+async def get_upload_slots(c: CollaboratorsDep) -> UploadSlots:
+    return c.upload_slots
+
+
+async def get_login_throttle(c: CollaboratorsDep) -> LoginThrottle:
+    return c.login_throttle
+
+
+async def get_forecaster(c: CollaboratorsDep) -> Forecaster:
+    return c.forecaster
+
+
+async def get_live_hub(c: CollaboratorsDep) -> LiveHub:
+    return c.live_hub
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 PublisherDep = Annotated[JobPublisher, Depends(get_publisher)]
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+UploadSlotsDep = Annotated[UploadSlots, Depends(get_upload_slots)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ForecasterDep = Annotated[Forecaster, Depends(get_forecaster)]
+LiveHubDep = Annotated[LiveHub, Depends(get_live_hub)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    async with database.session_scope() as session:
+async def get_session(c: CollaboratorsDep) -> AsyncIterator[AsyncSession]:
+    async with c.database.session_scope() as session:
         yield session
 
 
@@ -62,29 +97,32 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def _optional_user(
-    settings: SettingsDep, database: DatabaseDep, known: KnownUsersDep, creds: BearerDep
-) -> User | None:
+async def _user(c: Collaborators, creds: HTTPAuthorizationCredentials | None) -> User | None:
     """Looked up in a short session of its own: the request's unit of work must not hold a
     pooled connection while an upload body streams in (100 uploading users exhausted the pool);
     and only once per AUTH_USER_CACHE_SECONDS per process (app/auth/known_users.py)."""
     if creds is None:
         return None
-    claims = decode_token(creds.credentials, settings)
+    claims = decode_token(creds.credentials, c.settings)
     user = None
     if claims is not None:
-        user = known.get(claims.user_id)
+        user = c.known_users.get(claims.user_id)
         if user is None:
-            async with database.sessions() as session:
+            async with c.database.sessions() as session:
                 user = await session.get(User, claims.user_id)
             if user is not None:
-                known.remember(user)
+                c.known_users.remember(user)
     if user is None or claims is None or not issued_to(claims, user.created_at):
         raise Unauthorized()
     return user
 
 
-async def _current_user(user: Annotated[User | None, Depends(_optional_user)]) -> User:
+async def _optional_user(c: CollaboratorsDep, creds: BearerDep) -> User | None:
+    return await _user(c, creds)
+
+
+async def _current_user(c: CollaboratorsDep, creds: BearerDep) -> User:
+    user = await _user(c, creds)
     if user is None:
         raise Unauthorized("Not authenticated")
     return user

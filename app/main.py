@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.auth.known_users import KnownUsers
 from app.auth.router import router as auth_router
-from app.auth.throttle import LoginThrottle
+from app.collaborators import Collaborators
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.hygiene import HygieneMiddleware, install_method_not_allowed
@@ -24,39 +23,25 @@ from app.uploads.direct import router as direct_uploads_router
 from app.uploads.middleware import TusResumableMiddleware
 from app.uploads.protocol import EXPOSED_HEADERS, REQUEST_HEADERS
 from app.uploads.router import router as uploads_router
-from app.videos.admission import Admission
-from app.videos.live import LiveHub
 from app.videos.router import router as videos_router
-from app.videos.slots import UploadSlots
-from app.videos.standing import Forecaster
 from app.webhooks.router import router as webhooks_router
 from core.db import Database
-from core.jobs.dispatch import JobPublisher
 from core.logging_setup import configure_logging
 from core.settings import Settings, get_settings
-from core.storage import make_storage
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs in each worker process after gunicorn forks: engines and clients are never shared."""
     settings: Settings = app.state.settings
-    app.state.database = Database.from_settings(settings)
-    app.state.storage = make_storage(settings)
-    disk = settings.resolved_storage_dir if settings.storage_backend == "local" else None
-    app.state.admission = Admission(settings, app.state.database.engine, disk)
-    app.state.publisher = JobPublisher(settings, name="reelforge-api")
-    app.state.upload_slots = UploadSlots.from_settings(settings)
-    app.state.login_throttle = LoginThrottle(settings)
-    app.state.known_users = KnownUsers(settings)
-    app.state.forecaster = Forecaster(settings)
-    app.state.live_hub = LiveHub(settings, app.state.database, app.state.forecaster)
-    app.state.live_hub.start()
+    collaborators = Collaborators.build(settings, Database.from_settings(settings))
+    app.state.collaborators = collaborators
+    collaborators.live_hub.start()
     try:
         yield
     finally:
-        await app.state.live_hub.stop()
-        await app.state.database.dispose()
+        await collaborators.live_hub.stop()
+        await collaborators.database.dispose()
 
 
 class InsecureConfiguration(RuntimeError):

@@ -49,9 +49,6 @@ UPLOAD_DURATION = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 JOBS_CREATED = Counter("reelforge_jobs_created_total", "Video jobs created")
-ADMISSION_REJECTED = Counter(
-    "reelforge_admission_rejected_total", "Uploads refused by admission control", ["reason"]
-)
 
 
 class MetricsMiddleware:

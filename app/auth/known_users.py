@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Annotated
-
-from fastapi import Depends, Request
 
 from core.models import User
 from core.settings import Settings
@@ -42,11 +39,3 @@ class KnownUsers:
         self._entries.move_to_end(user.id)
         while len(self._entries) > MAX_ENTRIES:
             self._entries.popitem(last=False)
-
-
-async def get_known_users(request: Request) -> KnownUsers:
-    known: KnownUsers = request.app.state.known_users
-    return known
-
-
-KnownUsersDep = Annotated[KnownUsers, Depends(get_known_users)]

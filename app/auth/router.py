@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request, status
 
 from app.auth import service
 from app.auth.schemas import LoginRequest, SignupRequest, TokenOut, UserOut
-from app.auth.throttle import LoginThrottleDep
-from app.deps import SessionDep, SettingsDep
+from app.deps import LoginThrottleDep, SessionDep, SettingsDep
 from app.openapi import errors
 from app.ratelimit import limit
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
 from limits import parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -63,11 +61,3 @@ class LoginThrottle:
 
     async def failed(self, email: str) -> None:
         await anyio.to_thread.run_sync(self._hit, self._key(email))
-
-
-async def get_login_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
-
-
-LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]

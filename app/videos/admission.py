@@ -10,18 +10,20 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import DomainError, ServiceUnavailable
-from app.metrics import ADMISSION_REJECTED
 from core.jobs.backlog import Backlog, read_backlog
 from core.settings import Settings
 
 RETRY_AFTER_SECONDS = 30
+# Here, not in app/metrics.py: that module serves /metrics through app.deps, which needs this one.
+ADMISSION_REJECTED = Counter(
+    "reelforge_admission_rejected_total", "Uploads refused by admission control", ["reason"]
+)
 
 
 class InsufficientStorage(DomainError):
@@ -100,11 +102,3 @@ class Admission:
             raise ServiceUnavailable(
                 f"Processing is {snap.backlog.oldest_queued_age:.0f} s behind; retry later", retry
             )
-
-
-async def get_admission(request: Request) -> Admission:
-    admission: Admission = request.app.state.admission
-    return admission
-
-
-AdmissionDep = Annotated[Admission, Depends(get_admission)]

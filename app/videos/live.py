@@ -20,9 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import select
 from sse_starlette import ServerSentEvent
 
@@ -225,11 +223,3 @@ async def live_events(states: AsyncIterator[LiveState]) -> AsyncIterator[ServerS
                 "queue_position": state.queue_position, "eta_seconds": state.eta_seconds,
                 "error": state.error}  # fmt: skip
         yield ServerSentEvent(data=json.dumps(data), id=state.event_id)
-
-
-async def get_live_hub(request: Request) -> LiveHub:
-    hub: LiveHub = request.app.state.live_hub
-    return hub
-
-
-LiveHubDep = Annotated[LiveHub, Depends(get_live_hub)]

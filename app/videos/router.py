@@ -11,10 +11,11 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sse_starlette import EventSourceResponse
 
 from app.deps import (
+    CollaboratorsDep,
     CurrentUser,
-    DatabaseDep,
+    ForecasterDep,
+    LiveHubDep,
     OptionalUser,
-    PublisherDep,
     SessionDep,
     SettingsDep,
     StorageDep,
@@ -25,11 +26,8 @@ from app.pagination import PageDep, set_total
 from app.params import VideoId
 from app.ratelimit import limit
 from app.videos import idempotency, service
-from app.videos.admission import AdmissionDep
-from app.videos.live import LiveHubDep, live_events
+from app.videos.live import live_events
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
-from app.videos.slots import UploadSlotsDep
-from app.videos.standing import ForecasterDep
 from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
@@ -71,12 +69,7 @@ async def upload_video(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
-    storage: StorageDep,
-    settings: SettingsDep,
-    admission: AdmissionDep,
-    slots: UploadSlotsDep,
-    database: DatabaseDep,
-    publisher: PublisherDep,
+    c: CollaboratorsDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -86,14 +79,16 @@ async def upload_video(
     ] = None,
 ) -> JSONResponse:
     key = idempotency.validated(idempotency_key)
-    await admission.check()  # before reading a byte of the body
-    await service.check_quotas(database, settings, user)
+    await c.admission.check()  # before reading a byte of the body
+    await service.check_quotas(c.database, c.settings, user)
     started = time.perf_counter()
-    async with slots.hold(user.id):
-        upload = await receive_video_upload(request, storage, settings, digest=key is not None)
+    async with c.upload_slots.hold(user.id):
+        upload = await receive_video_upload(request, c.storage, c.settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
-    body = await service.accept_upload(session, storage, publisher, settings, user, upload, key)
+    body = await service.accept_upload(
+        session, c.storage, c.publisher, c.settings, user, upload, key
+    )
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url}
     )

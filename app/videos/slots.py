@@ -7,9 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
-
-from fastapi import Depends, Request
 
 from app.errors import ServiceUnavailable, TooManyRequests
 from core.settings import Settings
@@ -54,11 +51,3 @@ class UploadSlots:
             self.by_user[user_id] -= 1
             if self.by_user[user_id] <= 0:
                 del self.by_user[user_id]
-
-
-async def get_upload_slots(request: Request) -> UploadSlots:
-    slots: UploadSlots = request.app.state.upload_slots
-    return slots
-
-
-UploadSlotsDep = Annotated[UploadSlots, Depends(get_upload_slots)]

@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.jobs.eta import Fleet, eta_seconds, queue_positions, read_fleet
@@ -65,11 +63,3 @@ class Forecaster:
 
     async def standing(self, session: AsyncSession, video: Video) -> Standing:
         return (await self.standings(session, [video]))[video.id]
-
-
-async def get_forecaster(request: Request) -> Forecaster:
-    forecaster: Forecaster = request.app.state.forecaster
-    return forecaster
-
-
-ForecasterDep = Annotated[Forecaster, Depends(get_forecaster)]

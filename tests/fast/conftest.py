@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.auth.known_users import KnownUsers, get_known_users
-from app.auth.throttle import LoginThrottle, get_login_throttle
-from app.deps import get_database, get_publisher, get_storage
+from app.collaborators import Collaborators
+from app.deps import get_collaborators
 from app.main import create_app
-from app.videos.admission import Admission, get_admission
-from app.videos.slots import UploadSlots, get_upload_slots
-from app.videos.standing import Forecaster, get_forecaster
+from app.videos.admission import Admission
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Base
@@ -134,23 +132,19 @@ async def app_database(engine: AsyncEngine, settings: Settings) -> AsyncIterator
 
 
 @pytest.fixture
-def app(
+def collaborators(
     settings: Settings, app_database: Database, storage: LocalStorage, publisher: JobPublisher
-) -> Iterator[FastAPI]:
+) -> Collaborators:
+    """What the lifespan would build (it does not run under ASGITransport), on this test's
+    database, storage and broker folder; admission without a disk to watch."""
+    built = Collaborators.build(settings, app_database, storage, publisher)
+    return replace(built, admission=Admission(settings, app_database.engine, None))
+
+
+@pytest.fixture
+def app(settings: Settings, collaborators: Collaborators) -> Iterator[FastAPI]:
     app = create_app(settings)
-    admission = Admission(settings, app_database.engine, None)
-    slots = UploadSlots.from_settings(settings)
-    throttle = LoginThrottle(settings)
-    app.dependency_overrides[get_database] = lambda: app_database
-    app.dependency_overrides[get_storage] = lambda: storage
-    app.dependency_overrides[get_publisher] = lambda: publisher
-    app.dependency_overrides[get_admission] = lambda: admission
-    app.dependency_overrides[get_upload_slots] = lambda: slots
-    app.dependency_overrides[get_login_throttle] = lambda: throttle
-    known_users = KnownUsers(settings)
-    app.dependency_overrides[get_known_users] = lambda: known_users
-    forecaster = Forecaster(settings)
-    app.dependency_overrides[get_forecaster] = lambda: forecaster
+    app.dependency_overrides[get_collaborators] = lambda: collaborators
     yield app
     app.dependency_overrides.clear()
 

@@ -4,6 +4,7 @@ rolled-back transaction, local storage and the filesystem broker in tmp_path).""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.deps import get_database, get_storage
+from app.collaborators import Collaborators
+from app.deps import get_collaborators
 from app.main import create_app
 from core.db import Database
 from core.models import Video, VideoStatus
@@ -68,13 +70,18 @@ async def test_a_text_file_is_415_and_nothing_is_stored_or_sent(
 
 
 async def test_storage_failure_is_503_with_retry_after_never_500(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    collaborators: Collaborators,
+    tmp_path: Path,
 ) -> None:
     class BrokenStorage(LocalStorage):
         def open_writer(self, key: str):  # type: ignore[no-untyped-def]
             raise StorageError("disk on fire")
 
-    app.dependency_overrides[get_storage] = lambda: BrokenStorage(tmp_path / "broken")
+    broken = replace(collaborators, storage=BrokenStorage(tmp_path / "broken"))
+    app.dependency_overrides[get_collaborators] = lambda: broken
     response = await _upload(client, await _token(client))
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
@@ -122,11 +129,11 @@ async def test_health_ready_and_metrics(client: httpx.AsyncClient, settings: Set
 
 
 async def test_rate_limits_apply_per_route_and_health_is_exempt(
-    settings: Settings, app_database: Database
+    settings: Settings, collaborators: Collaborators
 ) -> None:
     limited = settings.model_copy(update={"rate_limit_default": "2/minute"})
     app = create_app(limited)
-    app.dependency_overrides[get_database] = lambda: app_database
+    app.dependency_overrides[get_collaborators] = lambda: collaborators
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert {(await client.get("/health")).status_code for _ in range(5)} == {200}

@@ -4,17 +4,21 @@ echoes raw input. Each case below once produced a 500, a misleading 503, or a le
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
 
-from app.deps import get_storage
+from app.collaborators import Collaborators
+from app.deps import get_collaborators
 from app.main import create_app
 from core.db import Database
 from core.models import User, Video, VideoStatus
 from core.settings import Settings
+from core.storage.local import LocalStorage
 from tests.fast.test_api import MP4, PASSWORD, _token, _upload
 
 pytestmark = pytest.mark.anyio
@@ -113,11 +117,15 @@ async def test_hostile_multipart_bodies_are_4xx(client: httpx.AsyncClient) -> No
     assert response.status_code == 413  # every byte counts, not only the file's
 
 
-async def test_the_unexpected_is_a_json_500_with_the_request_id(app: FastAPI) -> None:
-    def broken() -> None:
-        raise RuntimeError("secret internals")
+async def test_the_unexpected_is_a_json_500_with_the_request_id(
+    app: FastAPI, collaborators: Collaborators, tmp_path: Path
+) -> None:
+    class BrokenStorage(LocalStorage):
+        def open_writer(self, key: str):  # type: ignore[no-untyped-def]
+            raise RuntimeError("secret internals")
 
-    app.dependency_overrides[get_storage] = broken
+    broken = replace(collaborators, storage=BrokenStorage(tmp_path / "broken"))
+    app.dependency_overrides[get_collaborators] = lambda: broken
     # As a server would: the app's exception reaches the client as its response, not raised.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

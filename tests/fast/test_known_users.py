@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
 from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.known_users import KnownUsers, get_known_users
+from app.auth.known_users import KnownUsers
+from app.collaborators import Collaborators
+from app.deps import get_collaborators
 from core.db import Database
 from core.models import User
 from tests.fast.test_api import _token
@@ -51,10 +54,12 @@ async def test_without_the_cache_a_removed_account_is_refused_at_once(
     client: httpx.AsyncClient,
     app_database: Database,
     settings,
+    collaborators: Collaborators,
     user_reads: list[str],  # type: ignore[no-untyped-def]
 ) -> None:
     uncached = KnownUsers(settings.model_copy(update={"auth_user_cache_seconds": 0}))
-    app.dependency_overrides[get_known_users] = lambda: uncached
+    forgetful = replace(collaborators, known_users=uncached)
+    app.dependency_overrides[get_collaborators] = lambda: forgetful
     auth = await _token(client)
     assert (await client.get("/api/videos", headers=auth)).status_code == 200
     async with app_database.session_scope() as session:

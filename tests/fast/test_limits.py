@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.auth.throttle import LoginThrottle, get_login_throttle
+from app.auth.throttle import LoginThrottle
+from app.collaborators import Collaborators
+from app.deps import get_collaborators
 from app.errors import RequestTimeout, ServiceUnavailable, TooManyRequests
 from app.videos.pacing import receive_paced
 from app.videos.slots import UploadSlots
@@ -22,10 +25,11 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_failed_logins_lock_the_account_not_the_client(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, collaborators: Collaborators
 ) -> None:
     throttle = LoginThrottle(settings.model_copy(update={"login_failures_per_account": "3/minute"}))
-    app.dependency_overrides[get_login_throttle] = lambda: throttle
+    throttled = replace(collaborators, login_throttle=throttle)
+    app.dependency_overrides[get_collaborators] = lambda: throttled
     await _token(client)
     wrong = {"email": "ada@example.com", "password": "not-the-password"}
     codes = [(await client.post("/api/auth/login", json=wrong)).status_code for _ in range(3)]
@@ -37,14 +41,12 @@ async def test_failed_logins_lock_the_account_not_the_client(
 
 
 async def test_auth_limits_are_per_ip_whatever_token_is_sent(
-    settings: Settings, app_database
-) -> None:  # type: ignore[no-untyped-def]
-    from app.deps import get_database
+    settings: Settings, collaborators: Collaborators
+) -> None:
     from app.main import create_app
 
     app = create_app(settings.model_copy(update={"rate_limit_auth": "3/minute"}))
-    app.dependency_overrides[get_database] = lambda: app_database
-    app.dependency_overrides[get_login_throttle] = lambda: LoginThrottle(settings)
+    app.dependency_overrides[get_collaborators] = lambda: collaborators
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as client:
