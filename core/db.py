@@ -8,6 +8,7 @@ transaction is durable — sending a job to the broker, deleting stored files �
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -83,14 +84,31 @@ def _connect_args(settings: Settings, *, asyncpg: bool) -> dict[str, Any]:
     return {"connect_timeout": max(1, int(settings.db_timeout_seconds))}
 
 
-def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+# A connection given back this recently is not pinged again (HikariCP's aliveBypassWindowMs):
+# under load nearly every checkout follows a checkin by milliseconds, and the ping was one of
+# an upload's four round trips. A database that dies inside the window fails that one request
+# with a 503 (app/errors.py); the pool then replaces the connection.
+PING_BYPASS_SECONDS = 0.5
+_CHECKED_IN_AT = "reelforge.checked_in_at"
+
+
+def _mark_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """Pessimistic disconnect handling in one round trip: a simple-protocol `SELECT 1` on
-    every checkout; a dead connection (database restarted or failed over) is replaced before
-    the request uses it, so the first upload after a failover does not fail once its body has
-    arrived. SQLAlchemy's own pre-ping on asyncpg costs three round trips (BEGIN, a prepared
-    `;`, ROLLBACK — the transaction is for pgbouncer's transaction mode, which a prepared
-    statement would break; a simple-protocol query needs none). (asyncpg cannot run an empty
-    query through `execute`: its status is None.)"""
+    checkout (unless the connection was checked in within PING_BYPASS_SECONDS); a dead
+    connection (database restarted or failed over) is replaced before the request uses it, so
+    the first upload after a failover does not fail once its body has arrived. SQLAlchemy's
+    own pre-ping on asyncpg costs three round trips (BEGIN, a prepared `;`, ROLLBACK — the
+    transaction is for pgbouncer's transaction mode, which a prepared statement would break; a
+    simple-protocol query needs none). (asyncpg cannot run an empty query through `execute`:
+    its status is None.) The record's info is cleared when the connection is replaced."""
+    checked_in_at = record.info.get(_CHECKED_IN_AT)
+    if checked_in_at is not None and time.monotonic() - checked_in_at < PING_BYPASS_SECONDS:
+        return
     try:
         await_(dbapi_connection.driver_connection.execute("SELECT 1"))
     except Exception as exc:  # any failure: the pool discards it and checks out another
@@ -115,6 +133,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+        event.listen(engine.sync_engine, "checkin", _mark_checkin)
     return engine
 
 

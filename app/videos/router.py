@@ -68,7 +68,6 @@ _UPLOAD_BODY = {
 async def upload_video(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     c: CollaboratorsDep,
     idempotency_key: Annotated[
         str | None,
@@ -86,9 +85,12 @@ async def upload_video(
         upload = await receive_video_upload(request, c.storage, c.settings, digest=key is not None)
     UPLOAD_DURATION.observe(time.perf_counter() - started)
     UPLOAD_BYTES.inc(upload.size)
-    body = await service.accept_upload(
-        session, c.storage, c.publisher, c.settings, user, upload, key
-    )
+    # The request's unit of work, opened only now that the bytes are stored (as SessionDep
+    # would, without a yield dependency's per-request cost): commit, then enqueue.
+    async with c.database.session_scope() as session:
+        body = await service.accept_upload(
+            session, c.storage, c.publisher, c.settings, user, upload, key
+        )
     return JSONResponse(
         body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url}
     )
