@@ -6,24 +6,23 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.deps import CurrentUser, DatabaseDep, PublisherDep, SettingsDep, StorageDep
+from app.collaborators import Collaborators
 from app.errors import DomainError
 from app.uploads import service
 from app.uploads.protocol import parse_checksum
 from app.uploads.receive import receive_chunk
+from core.models import User
 from core.storage.resumable import Progress, resumable_store
 
 
 async def append_held(
     request: Request,
     held: service.Held,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    storage: StorageDep,
-    publisher: PublisherDep,
-    user: CurrentUser,
+    c: Collaborators,
+    user: User,
     upload_checksum: str | None,
 ) -> tuple[int, int | None]:
+    settings, database, storage = c.settings, c.database, c.storage
     upload = held.upload
     store = resumable_store(storage, settings.s3_part_bytes)
     received = False
@@ -53,7 +52,7 @@ async def append_held(
         video_id = await service.record(
             database,
             storage,
-            publisher,
+            c.publisher,
             settings,
             user,
             held,

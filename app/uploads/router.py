@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
-from app.deps import CurrentUser, DatabaseDep, PublisherDep, SettingsDep, StorageDep
+from app.deps import CollaboratorsDep, CurrentUser, DatabaseDep, SettingsDep, StorageDep
 from app.errors import BadRequest, DomainError, NotFound, UnsupportedMedia
 from app.openapi import errors
 from app.ratelimit import exempt, limit
@@ -92,10 +92,7 @@ async def discover(request: Request, settings: SettingsDep) -> Response:
 async def create_upload(
     request: Request,
     user: CurrentUser,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    storage: StorageDep,
-    publisher: PublisherDep,
+    c: CollaboratorsDep,
     tus_resumable: TusHeader = None,
     upload_length: Annotated[str | None, Header(alias="Upload-Length")] = None,
     upload_metadata: Annotated[str | None, Header(alias="Upload-Metadata")] = None,
@@ -105,18 +102,18 @@ async def create_upload(
     if request.headers.get("upload-defer-length") is not None:
         raise BadRequest("Upload-Defer-Length is not supported: send Upload-Length")
     length = parse_length(upload_length, "Upload-Length")
-    upload = await service.create(database, settings, user, length, parse_metadata(upload_metadata))
+    upload = await service.create(
+        c.database, c.settings, user, length, parse_metadata(upload_metadata)
+    )
     headers = {"Location": f"/api/uploads/{upload.id}", **_common(upload)}
     has_body = request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE)
     if not has_body:
         return Response(status_code=201, headers=headers)
     # creation-with-upload: the first chunk rides along. If it fails, the upload still exists
     # (unless it was terminated as not a video): the error carries its Location to resume from.
-    held = await service.hold(database, settings, user, upload.id, 0)
+    held = await service.hold(c.database, c.settings, user, upload.id, 0)
     try:
-        offset, video_id = await append_held(
-            request, held, settings, database, storage, publisher, user, upload_checksum
-        )
+        offset, video_id = await append_held(request, held, c, user, upload_checksum)
     except DomainError as exc:
         if exc.status_code != UnsupportedMedia.status_code:
             exc.headers = {**(exc.headers or {}), "Location": headers["Location"]}
@@ -160,10 +157,7 @@ async def append(
     request: Request,
     upload_id: str,
     user: CurrentUser,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    storage: StorageDep,
-    publisher: PublisherDep,
+    c: CollaboratorsDep,
     tus_resumable: TusHeader = None,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
     upload_checksum: Annotated[str | None, Header(alias="Upload-Checksum")] = None,
@@ -172,7 +166,7 @@ async def append(
     if not request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE):
         raise UnsupportedMedia(f"PATCH bodies must be {OFFSET_CONTENT_TYPE}")
     client_offset = parse_length(upload_offset, "Upload-Offset")
-    held = await service.hold(database, settings, user, _checked_id(upload_id), client_offset)
+    held = await service.hold(c.database, c.settings, user, _checked_id(upload_id), client_offset)
     if held.already_complete:
         return Response(
             status_code=204,
@@ -182,9 +176,7 @@ async def append(
                 **_done(held.upload.video_id),
             },
         )
-    offset, video_id = await append_held(
-        request, held, settings, database, storage, publisher, user, upload_checksum
-    )
+    offset, video_id = await append_held(request, held, c, user, upload_checksum)
     return Response(
         status_code=204,
         headers={
