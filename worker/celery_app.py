@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Any
 
-# Children report metrics through files; this must be set before prometheus_client is imported.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="reelforge-worker-metrics-")
-)
+
+def _own_metrics_dir() -> None:
+    """Children report metrics through files; this must be set before prometheus_client is
+    imported. A folder made here (no PROMETHEUS_MULTIPROC_DIR given) is removed when the
+    process that made it exits — not when a forked child does — instead of one left in /tmp
+    per process that ever imported this module."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder, owner = tempfile.mkdtemp(prefix="reelforge-worker-metrics-"), os.getpid()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
+
+
+_own_metrics_dir()
 
 from celery import Task  # noqa: E402
 from celery.signals import (  # noqa: E402
