@@ -1,9 +1,11 @@
-"""How routes get their collaborators: only through these Annotated dependencies.
+"""How routes get their collaborators: only through what this module gives.
 
-Each reads the one `Collaborators` object the app's lifespan built (app/collaborators.py). A
-route that needs several asks for `CollaboratorsDep` — one dependency instead of one per
-collaborator; a route that needs one or two keeps the one-line aliases below. A test
-overrides `get_collaborators` (`app.dependency_overrides[get_collaborators] = lambda: ...`).
+Each reads the one `Collaborators` object the app's lifespan put on `app.state`
+(app/collaborators.py). A route that needs several asks for `CollaboratorsDep` — one
+dependency instead of one per collaborator; a route that needs one or two keeps the one-line
+aliases below. The upload route takes none at all (`collaborators(request)`,
+`authenticated_user`; the comment in app/videos/router.py says why). A test gives the app its
+own: `app.state.collaborators = ...` (tests/fast/conftest.py).
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ from core.storage import Storage
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login")
 
 
+def collaborators(request: Request) -> Collaborators:
+    found: Collaborators = request.app.state.collaborators
+    return found
+
+
 async def get_collaborators(request: Request) -> Collaborators:
-    collaborators: Collaborators = request.app.state.collaborators
-    return collaborators
+    return collaborators(request)
 
 
 CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
@@ -126,6 +132,12 @@ async def _current_user(c: CollaboratorsDep, creds: BearerDep) -> User:
     if user is None:
         raise Unauthorized("Not authenticated")
     return user
+
+
+async def authenticated_user(request: Request, c: Collaborators) -> User:
+    """`CurrentUser` for a route that takes no dependencies: the same header parsing, the same
+    checks, the same 401s. (Its OpenAPI `security` is then declared on the route.)"""
+    return await _current_user(c, await _bearer(request))
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]

@@ -1,12 +1,13 @@
-"""The in-process tier: the real app through httpx.ASGITransport with its dependencies
-overridden (each test has its own SQLite file, storage and broker folder), services on a
+"""The in-process tier: the real app through httpx.ASGITransport with its collaborators put
+where the lifespan would put them (each test has its own SQLite file, storage and broker
+folder), services on a
 database session that is rolled back after each test, and the pipeline with a fake job store.
 No server process starts here (`make test-fast`)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.collaborators import Collaborators
-from app.deps import get_collaborators
 from app.main import create_app
 from app.videos.admission import Admission
 from core.db import Database
@@ -142,11 +142,10 @@ def collaborators(
 
 
 @pytest.fixture
-def app(settings: Settings, collaborators: Collaborators) -> Iterator[FastAPI]:
+def app(settings: Settings, collaborators: Collaborators) -> FastAPI:
     app = create_app(settings)
-    app.dependency_overrides[get_collaborators] = lambda: collaborators
-    yield app
-    app.dependency_overrides.clear()
+    app.state.collaborators = collaborators  # a test swaps one with dataclasses.replace
+    return app
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.collaborators import Collaborators
-from app.deps import get_collaborators
 from app.main import create_app
 from core.db import Database
 from core.models import Video, VideoStatus
@@ -81,7 +80,7 @@ async def test_storage_failure_is_503_with_retry_after_never_500(
             raise StorageError("disk on fire")
 
     broken = replace(collaborators, storage=BrokenStorage(tmp_path / "broken"))
-    app.dependency_overrides[get_collaborators] = lambda: broken
+    app.state.collaborators = broken
     response = await _upload(client, await _token(client))
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
@@ -133,7 +132,7 @@ async def test_rate_limits_apply_per_route_and_health_is_exempt(
 ) -> None:
     limited = settings.model_copy(update={"rate_limit_default": "2/minute"})
     app = create_app(limited)
-    app.dependency_overrides[get_collaborators] = lambda: collaborators
+    app.state.collaborators = collaborators
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert {(await client.get("/health")).status_code for _ in range(5)} == {200}

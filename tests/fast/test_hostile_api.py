@@ -13,7 +13,6 @@ import pytest
 from fastapi import FastAPI
 
 from app.collaborators import Collaborators
-from app.deps import get_collaborators
 from app.main import create_app
 from core.db import Database
 from core.models import User, Video, VideoStatus
@@ -125,7 +124,7 @@ async def test_the_unexpected_is_a_json_500_with_the_request_id(
             raise RuntimeError("secret internals")
 
     broken = replace(collaborators, storage=BrokenStorage(tmp_path / "broken"))
-    app.dependency_overrides[get_collaborators] = lambda: broken
+    app.state.collaborators = broken
     # As a server would: the app's exception reaches the client as its response, not raised.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

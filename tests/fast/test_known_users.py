@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.known_users import KnownUsers
 from app.collaborators import Collaborators
-from app.deps import get_collaborators
 from core.db import Database
 from core.models import User
 from tests.fast.test_api import _token
@@ -59,7 +58,7 @@ async def test_without_the_cache_a_removed_account_is_refused_at_once(
 ) -> None:
     uncached = KnownUsers(settings.model_copy(update={"auth_user_cache_seconds": 0}))
     forgetful = replace(collaborators, known_users=uncached)
-    app.dependency_overrides[get_collaborators] = lambda: forgetful
+    app.state.collaborators = forgetful
     auth = await _token(client)
     assert (await client.get("/api/videos", headers=auth)).status_code == 200
     async with app_database.session_scope() as session:

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 
 from app.auth.throttle import LoginThrottle
 from app.collaborators import Collaborators
-from app.deps import get_collaborators
 from app.errors import RequestTimeout, ServiceUnavailable, TooManyRequests
 from app.videos.pacing import receive_paced
 from app.videos.slots import UploadSlots
@@ -29,7 +28,7 @@ async def test_failed_logins_lock_the_account_not_the_client(
 ) -> None:
     throttle = LoginThrottle(settings.model_copy(update={"login_failures_per_account": "3/minute"}))
     throttled = replace(collaborators, login_throttle=throttle)
-    app.dependency_overrides[get_collaborators] = lambda: throttled
+    app.state.collaborators = throttled
     await _token(client)
     wrong = {"email": "ada@example.com", "password": "not-the-password"}
     codes = [(await client.post("/api/auth/login", json=wrong)).status_code for _ in range(3)]
@@ -46,7 +45,7 @@ async def test_auth_limits_are_per_ip_whatever_token_is_sent(
     from app.main import create_app
 
     app = create_app(settings.model_copy(update={"rate_limit_auth": "3/minute"}))
-    app.dependency_overrides[get_collaborators] = lambda: collaborators
+    app.state.collaborators = collaborators
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as client:
