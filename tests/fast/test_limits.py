@@ -136,3 +136,25 @@ async def test_queued_jobs_quota_is_429_and_stored_bytes_quota_is_507(
     assert len(queued_messages(settings)) == 3  # nothing was sent for the refused ones
     stored = [p for p in settings.resolved_storage_dir.rglob("*") if p.is_file()]
     assert len(stored) == 3  # and nothing of theirs stayed in storage
+
+
+async def test_a_fast_upload_with_a_pause_near_the_grace_period_is_not_cut() -> None:
+    """300 uploading users in `make bench` got a 408 "Upload too slow: 807225 bytes/s": the
+    deadline stayed at the grace period's end until 2 s before it, so a pause across that
+    moment cut an upload far above the minimum rate."""
+
+    async def burst_pause_rest() -> AsyncIterator[bytes]:
+        for _ in range(8):  # 80 kB in 0.8 s: the budget already runs to 80 s
+            await asyncio.sleep(0.1)
+            yield b"x" * 10_000
+        await asyncio.sleep(2.7)  # across the grace period's end (3 s)
+        yield b"x" * 10_000
+
+    settings = Settings(upload_min_bytes_per_second=1000, upload_rate_grace_seconds=3.0)
+    seen: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        seen.append(chunk)
+
+    await receive_paced(burst_pause_rest(), settings, keep)
+    assert len(seen) == 9
