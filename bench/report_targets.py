@@ -154,10 +154,11 @@ def targets(results: dict[str, Any]) -> list[str]:
         "with the floor (300 users, 30 s, each target twice): nginx's request_time p95 "
         "reelforge 5.5 / 7.8 s, floor 5.6 / 5.0 s, bare 5.1 / 5.2 s, while Locust reported "
         "p95 9.2 / 11 s, 9.5 / 8.7 s and 8.4 / 8.4 s.",
-        "- Found by this benchmark and fixed after this run: at 300 users one reelforge "
-        'upload in 839 got a 408 "Upload too slow: 807225 bytes/s" — the pacing deadline '
-        "stayed at the grace period's end (20 s) until 2 s before it, so an upload that paused "
-        "across that moment was cut however fast it was. The deadline now also moves when "
+        "- Found by this benchmark (the run before this one) and fixed: at 300 users one "
+        'reelforge upload in 839 got a 408 "Upload too slow: 807225 bytes/s" — the pacing '
+        "deadline stayed at the grace period's end (20 s) until 2 s before it, so an upload "
+        "that paused across that moment was cut however fast it was. The deadline now also "
+        "moves when "
         "the bytes received push the due time past twice the time left "
         "(`test_a_fast_upload_with_a_pause_near_the_grace_period_is_not_cut`).",
         "- Found and fixed by this benchmark: a request held a pooled DB connection while its "
