@@ -115,8 +115,9 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "the targets alternate (reelforge, bare, then bare, reelforge, …) so drift on this "
         "shared machine hits both (with the floor, the three rotate); each round pairs the "
         "runs it holds. What is counted: "
-        "Locust's statistics restart after spawning plus a warm-up of max(3, users ÷ 20) s "
-        "(the first uploads of all users start and end together: a wave, not steady state), "
+        "Locust's statistics restart after spawning plus a warm-up of max(3, users ÷ 10) s "
+        "(the first uploads of all users start and end together: a wave, not steady state; "
+        "at ÷ 20 its last uploads still ended inside the window at 300 users), "
         "and the users stop at the window's end, so only uploads that ended inside the window "
         "count (the table's measured seconds are these windows). The table above gives each "
         "target's median round.",

@@ -144,16 +144,18 @@ def targets(results: dict[str, Any]) -> list[str]:
         "pre-ping (now one `SELECT 1`), a `resolve()` (a stat per folder) per stored file. "
         "The bare endpoint writes with reelforge's own pattern: a baseline that wrote less "
         "efficiently flattered every earlier ratio.",
-        "- **p95 at 300 users**: about half of the time Locust reports is the load "
-        "generator's own queueing on the shared 2 vCPUs, for both targets. One A/B (300 users, "
-        "60 s, nginx's access log): nginx's request_time p50 / p95 / p99 3.9 / 5.8 / 7.0 s for "
-        "reelforge against 3.1 / 4.4 / 4.9 s for bare, while Locust saw p50 7.4 s and 6.1 s. "
-        "The API's own histogram agrees with nginx (every upload under 10 s). So the 20 s "
-        "p95/p99 spikes of single rounds are the client's, and the server-side tail is ~1.3× "
-        "bare's — the same CPU share as the throughput gap, not a queue in reelforge. Again "
-        "with the floor (300 users, 30 s, each target twice): nginx's request_time p95 "
-        "reelforge 5.5 / 7.8 s, floor 5.6 / 5.0 s, bare 5.1 / 5.2 s, while Locust reported "
-        "p95 9.2 / 11 s, 9.5 / 8.7 s and 8.4 / 8.4 s.",
+        "- **p95 at 300 users** (the open question of the run before: reelforge's Locust p95 "
+        "17-20 s against the floor's 9-10 s at the same throughput): a warm-up artefact, now "
+        "removed. A trace that tagged every upload with an X-Request-ID and matched Locust's "
+        "start/end with nginx's log (300 users, 75-100 s) found the slow uploads in the first "
+        "wave only — every user's first upload, started together on a cold server, took up to "
+        "21 s on reelforge (16 s on the floor) and the warm-up of users ÷ 20 s ended before it "
+        "did, so its last uploads were counted. Uploads started after 30 s: reelforge p50 / "
+        "p95 7.4 / 9.3 s, floor 6.8 / 8.2 s, none over 12 s, and at most ~2 s between Locust "
+        "sending and nginx reading (the load generator's queueing on the shared 2 vCPUs). The "
+        "warm-up is now users ÷ 10 s. No TCP drops or retransmission timeouts in these phases "
+        "(nstat), and the server-side tail (nginx's request_time) stays ~1.1-1.3× bare's, the "
+        "same CPU share as the throughput gap.",
         "- Found by this benchmark (the run before this one) and fixed: at 300 users one "
         'reelforge upload in 839 got a 408 "Upload too slow: 807225 bytes/s" — the pacing '
         "deadline stayed at the grace period's end (20 s) until 2 s before it, so an upload "
