@@ -40,7 +40,7 @@ bench: install-test ## capacity tests vs bare baselines → docs/BENCHMARKS.md (
 
 lint: install-test
 	.venv/bin/ruff check $(SOURCES)
-	.venv/bin/ruff format --check $(SOURCES)
+	.venv/bin/ruff format --check $(SOURCES) README.md docs  # also the Python in the docs
 	.venv/bin/lint-imports
 
 typecheck: install-test
