@@ -156,7 +156,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         "warm-up is now users ÷ 10 s. No TCP drops or retransmission timeouts in these phases "
         "(nstat), and the server-side tail (nginx's request_time) stays ~1.1-1.3× bare's, the "
         "same CPU share as the throughput gap.",
-        "- Found by this benchmark (the run before this one) and fixed: at 300 users one "
+        "- Found by this benchmark (an earlier run) and fixed: at 300 users one "
         'reelforge upload in 839 got a 408 "Upload too slow: 807225 bytes/s" — the pacing '
         "deadline stayed at the grace period's end (20 s) until 2 s before it, so an upload "
         "that paused across that moment was cut however fast it was. The deadline now also "
