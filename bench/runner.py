@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +135,17 @@ def main() -> int:
         help="comma-separated stages to run again (web, defaults, workers, enqueue, scheduling, "
         "live); the others are kept from OUT/bench/results.json",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="web-tier rounds per phase and target (the mode's default: 3); a 2-5 %% question "
+        "on a shared box needs more than 3",
+    )
     args = parser.parse_args()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
-    mode = MODES[name]
+    mode = MODES[name] if args.rounds is None else replace(MODES[name], rounds=args.rounds)
+    if mode.rounds < 1:
+        parser.error("--rounds must be at least 1")
     root = Path(tempfile.mkdtemp(prefix="reelforge-bench-"))
     clip = make_clip(
         REPO / "var" / "bench" / f"clip-{mode.clip_seconds}s-1080p.mp4", mode.clip_seconds

@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "bench", "--smoke",
+    # --rounds 3 (smoke mode's own is 2): the flag reaches the web tier, rotation included.
+    result = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--rounds", "3",
                              "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                             timeout=900)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -31,6 +32,7 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
         assert heading in report
     data = json.loads((tmp_path / "bench" / "results.json").read_text())
     for phase in data["web"]["phases"]:
+        assert len(phase["rounds"]) == 3, phase["rounds"]
         for target in ("reelforge", "bare"):
             assert phase[target]["requests"] > 0 and phase[target]["errors_pct"] == 0, phase
     floors = [phase for phase in data["web"]["phases"] if "floor" in phase]
