@@ -138,8 +138,8 @@ def main() -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        help="web-tier rounds per phase and target (the mode's default: 3); a 2-5 %% question "
-        "on a shared box needs more than 3",
+        help="web-tier rounds per phase and target (default: the mode's, 3 in quick and full); "
+        "a 2-5 %% question on a shared box needs more than 3",
     )
     args = parser.parse_args()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
