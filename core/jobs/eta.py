@@ -4,6 +4,8 @@ queue_position (1 = the job a free worker takes next) follows the order workers 
 (core/jobs/scheduling.py). Under SCHEDULER=fair the workers go round the owners, fewest running
 first, so a queued job's *round* is its rank among its owner's queued jobs (by lane, then upload
 time) plus the owner's jobs running now; jobs are taken by round, then lane, upload time, id.
+(Within a round and lane the workers take the owner served longest ago first; upload order
+stands in for that here, so two owners' jobs of one round can swap places.)
 Under SCHEDULER=fifo each message runs its own job: by enqueued_at. One window query over the
 queued rows (the status index), never a scan of the whole table.
 
@@ -26,7 +28,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.jobs.scheduling import SHORT, SchedulingPolicy
+from core.jobs.scheduling import SHORT, SchedulingPolicy, served_owners
 from core.models import Video, VideoStatus, as_utc
 
 RECENT_JOBS = 20
@@ -79,12 +81,7 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
     """(video id, queue position) of every queued job."""
     queued = Video.status == VideoStatus.queued
     if policy.fair:
-        running = (
-            select(Video.owner_id, func.count().label("n"))
-            .where(Video.status == VideoStatus.processing, Video.lease_until >= now)
-            .group_by(Video.owner_id)
-            .subquery()
-        )
+        served = served_owners(now)
         promoted = now - timedelta(seconds=policy.lane_promote_seconds)
         lane = case((Video.uploaded_at < promoted, SHORT), else_=Video.priority)
         rank = func.row_number().over(
@@ -93,11 +90,11 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
         inner = (
             select(
                 Video.id.label("id"),
-                (rank + func.coalesce(running.c.n, 0)).label("round"),
+                (rank + func.coalesce(served.c.running, 0)).label("round"),
                 lane.label("lane"),
                 Video.uploaded_at.label("at"),
             )
-            .outerjoin(running, running.c.owner_id == Video.owner_id)
+            .outerjoin(served, served.c.owner_id == Video.owner_id)
             .where(queued)
             .subquery()
         )

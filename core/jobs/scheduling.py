@@ -6,8 +6,15 @@ Order, best first:
      never hold back another user's one), never past MAX_ACTIVE_JOBS_PER_USER;
   2. the lane: 0 = short (input ≤ SHORT_LANE_MAX_BYTES), 1 = normal, 2 = background — but a job
      waiting longer than LANE_PROMOTE_SECONDS counts as lane 0, so no lane starves;
-  3. upload time, then id (FIFO among equals).
+  3. the owner served longest ago (latest start among jobs running or finished in the last
+     SERVED_WINDOW; never served first) — when two slots free up together, both owners have
+     none running, and without this the older upload's owner would win every such tie;
+  4. upload time, then id (FIFO among equals).
 Jobs whose worker died (processing, lease expired) are claimable like queued ones.
+
+Claims on Postgres are serialised by a transaction-scoped advisory lock (JobStore.claim): two
+slots picking at the same moment would otherwise both count the other's pick as not running yet
+(it is uncommitted) and both take the same owner's jobs.
 
 Why nothing is lost or run twice: every queued job has a message in flight (or the reconciler
 re-sends one), each message claims at most one job with a compare-and-set, and a message whose
@@ -19,12 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
 
 from core.models import Video, VideoStatus
 from core.settings import Settings
 
 SHORT, NORMAL, BACKGROUND = 0, 1, 2
+SERVED_WINDOW = timedelta(minutes=10)  # how far back "served longest ago" looks (index-backed)
 
 
 @dataclass(frozen=True)
@@ -53,22 +61,36 @@ def claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def fairest(policy: SchedulingPolicy, now: datetime, limit: int = 1) -> Select[int]:
-    """The next claimable job ids, best first, locked (SKIP LOCKED where the database has it)."""
-    active = (
-        select(Video.owner_id, func.count().label("running"))
-        .where(Video.status == VideoStatus.processing, Video.lease_until >= now)
+def served_owners(now: datetime) -> Subquery:
+    """Per owner with a job running or finished within SERVED_WINDOW: `running` (jobs processing
+    now under a live lease) and `last_started` (when the owner was last served)."""
+    is_running = (Video.status == VideoStatus.processing) & (Video.lease_until >= now)
+    finished_lately = Video.status.in_((VideoStatus.processed, VideoStatus.failed)) & (
+        Video.processed_at >= now - SERVED_WINDOW
+    )
+    return (
+        select(
+            Video.owner_id,
+            func.count(case((is_running, 1))).label("running"),
+            func.max(Video.started_at).label("last_started"),
+        )
+        .where(is_running | finished_lately)
         .group_by(Video.owner_id)
         .subquery()
     )
-    running = func.coalesce(active.c.running, 0)
+
+
+def fairest(policy: SchedulingPolicy, now: datetime, limit: int = 1) -> Select[int]:
+    """The next claimable job ids, best first, locked (SKIP LOCKED where the database has it)."""
+    served = served_owners(now)
+    running = func.coalesce(served.c.running, 0)
     promoted = now - timedelta(seconds=policy.lane_promote_seconds)
     lane = case((Video.uploaded_at < promoted, SHORT), else_=Video.priority)
     query = (
         select(Video.id)
-        .outerjoin(active, active.c.owner_id == Video.owner_id)
+        .outerjoin(served, served.c.owner_id == Video.owner_id)
         .where(claimable(now))
-        .order_by(running, lane, Video.uploaded_at, Video.id)
+        .order_by(running, lane, served.c.last_started.nulls_first(), Video.uploaded_at, Video.id)
         .limit(limit)
         .with_for_update(of=Video, skip_locked=True)
     )

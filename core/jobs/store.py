@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs.events import EventSink, event_now, no_sink
@@ -17,6 +17,16 @@ from core.models import Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
+CLAIM_LOCK_KEY = 0x7265656C  # "reel": the advisory lock fair claims take (core/jobs/scheduling.py)
+
+
+def _serialise_claims(session: Session) -> None:
+    """One fair pick at a time (held until this claim's commit, a few milliseconds): a pick
+    counts running jobs, and a concurrent pick's claim is invisible until it commits. Not on
+    SQLite (one machine, the embedded default): a race there can cost one pick its fairness,
+    never correctness — the compare-and-set still claims each job once."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class JobStore:
             if not self.policy.fair or abandoned:
                 claim = self._compare_and_set(session, video_id, token, now)
             else:
+                _serialise_claims(session)
                 for _ in range(3):  # a row can be claimed between the pick and the update
                     target = session.scalar(fairest(self.policy, now))
                     if target is None:

@@ -72,6 +72,21 @@ def test_one_users_forty_jobs_do_not_hold_back_another_users_one(make_store) -> 
     assert _claim(jobs, a_jobs[2]) == a_jobs[1]  # then A again, in order
 
 
+def test_when_both_owners_run_nothing_the_one_served_longest_ago_goes_first(make_store) -> None:  # type: ignore[no-untyped-def]
+    """One slot, each job finished before the next pick: both owners run nothing at every pick,
+    and A's uploads are older — yet they take turns, because the last-served owner goes after."""
+    jobs = make_store()
+    a, b = _user(jobs), _user(jobs)
+    a_jobs = _jobs(jobs, a, 3, age=60)
+    b_jobs = _jobs(jobs, b, 2)
+    order = []
+    for _ in range(4):
+        claim = jobs.claim(a_jobs[-1], str(uuid.uuid4()))
+        assert isinstance(claim, Claim) and jobs.complete(claim, "p", "t", 1.0)
+        order.append(claim.video_id)
+    assert order == [a_jobs[0], b_jobs[0], a_jobs[1], b_jobs[1]]
+
+
 def test_the_short_lane_goes_first_but_an_old_job_is_promoted(make_store) -> None:  # type: ignore[no-untyped-def]
     jobs = make_store(lane_promote_seconds=120)
     owners = [_user(jobs) for _ in range(4)]
