@@ -168,15 +168,18 @@ class Process:
     proc: subprocess.Popen[bytes] | None = None
 
     console: bool = False  # write to our terminal instead of the log file (`make run`)
+    cwd: Path = REPO  # the checkout whose code runs (bench/cpu.py compares two)
 
     def start(self) -> Process:
         if self.console:
-            self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=self.env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=self.cwd, env=self.env, start_new_session=True
+            )
             return self
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            self.cmd, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            self.cmd, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         out.close()

@@ -55,6 +55,7 @@ class Stack:
     # A fresh random secret per stack; None leaves JWT_SECRET to the environment / .env.
     jwt_secret: str | None = field(default_factory=lambda: secrets.token_urlsafe(32))
     processes: dict[str, Process] = field(default_factory=dict)
+    repo: Path = REPO  # the checkout whose code the processes run (another one: bench/cpu.py)
 
     # ---------------------------------------------------------------- addresses and env ----
     @property
@@ -122,14 +123,14 @@ class Stack:
         return self
 
     def migrate(self) -> None:
-        result = subprocess.run([str(ENTRYPOINTS / "migrate.sh")], cwd=REPO, env=self.tier_env("api"),
+        result = subprocess.run([self._entrypoint("migrate.sh")], cwd=self.repo, env=self.tier_env("api"),
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         if result.returncode != 0:
             raise HarnessError(f"migrations failed:\n{result.stderr[-3000:]}")
 
     def start_api(self) -> None:
         if self.api_server == "gunicorn":
-            cmd = [str(ENTRYPOINTS / "api.sh")]
+            cmd = [self._entrypoint("api.sh")]
             extra = {"GUNICORN_BIND": f"127.0.0.1:{self.port}",
                      "GUNICORN_WORKERS": str(self.gunicorn_workers)}  # fmt: skip
         else:
@@ -145,7 +146,7 @@ class Stack:
     def start_worker(self) -> None:
         env = self.tier_env("worker", WORKER_METRICS_PORT=str(self.worker_metrics_port),
                             WORKER_NAME=f"w{uuid.uuid4().hex[:6]}@%h")  # fmt: skip
-        self._start("worker", [str(ENTRYPOINTS / "worker.sh")], env)
+        self._start("worker", [self._entrypoint("worker.sh")], env)
         url = f"http://127.0.0.1:{self.worker_metrics_port}/metrics"
         wait_until(lambda: self._answers(url, "worker"), 60, "the Celery worker", interval=0.2)
 
@@ -153,7 +154,7 @@ class Stack:
         """The webhook deliverer (a threaded Celery worker on the webhooks queue)."""
         env = self.tier_env("worker", WEBHOOK_WORKER_NAME=f"hooks{uuid.uuid4().hex[:6]}@%h",
                             WEBHOOK_CONCURRENCY="4")  # fmt: skip
-        self._start("webhooks", [str(ENTRYPOINTS / "webhooks.sh")], env)
+        self._start("webhooks", [self._entrypoint("webhooks.sh")], env)
 
     def start_edge(self) -> None:
         binary = require_binary("nginx", "/usr/sbin/nginx")
@@ -209,9 +210,13 @@ class Stack:
                     return float(sample.value)
         return 0.0
 
+    def _entrypoint(self, script: str) -> str:
+        return str(self.repo / ENTRYPOINTS.relative_to(REPO) / script)
+
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         log = self.root / "logs" / f"{name}.log"
-        self.processes[name] = Process(name, cmd, env, log, console=self.console).start()
+        self.processes[name] = Process(name, cmd, env, log, console=self.console,
+                                       cwd=self.repo).start()  # fmt: skip
 
     def _answers(self, url: str, name: str) -> bool:
         if not self.processes[name].alive():

@@ -1,0 +1,200 @@
+"""`python -m bench.cpu`: the API CPU one upload costs, to a fraction of a millisecond — for
+deciding whether a change to the upload path is worth it before a web-tier run.
+
+The web-tier ratios (bench/web.py) answer "how many uploads/s"; on a shared 2-core box they move
+±5 % between runs on identical code, so a 1–2 ms change per upload drowns there. Here:
+
+- each target is one gunicorn worker (the production config), reached directly (no nginx);
+- uploads go one at a time, the targets **interleaved upload by upload** (order rotating), so
+  drift on the machine hits every target alike;
+- the worker's CPU is read from /proc (schedstat, nanoseconds) around each upload: its main
+  thread (the event loop) and its other threads (file writes, the broker publish) apart.
+
+Targets: `reelforge`, `floor` (bench/floor_app.py), `bare` (bench/bare_app.py), and with
+`--variant-setting K=V` and/or `--variant-repo PATH` a `variant`: reelforge with other settings,
+or another checkout's code (e.g. a `git worktree` with the change to judge), against the same
+Postgres and Redis.
+
+Caveat, measured: a handler that drains the socket faster is handed more, smaller chunks, and
+each chunk has a cost — bare costs *more* API CPU per upload than the floor here, though it
+serves more uploads/s under load. Compare variants of one handler, not different handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.runner import make_clip
+from bench.web import BENCH_APP, Janitor, token
+from devstack.servers import REPO
+from devstack.services import Services
+from devstack.stack import Stack
+
+BOUNDARY = "reelforge-cpu-bench-boundary"
+SEND_BYTES = 256 * 1024
+
+
+def _body(clip: Path) -> bytes:
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n\r\nbench\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="video_file"; '
+        'filename="clip.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode()
+    return head + clip.read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def _upload(port: int, bearer: str, body: bytes) -> None:
+    head = (
+        f"POST /api/videos/upload HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {bearer}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head)
+        view = memoryview(body)
+        for start in range(0, len(body), SEND_BYTES):
+            sock.sendall(view[start : start + SEND_BYTES])
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    if b" 202 " not in response.split(b"\r\n", 1)[0]:
+        raise RuntimeError(f"upload refused: {response[:300]!r}")
+
+
+def _worker_pid(stack: Stack) -> int:
+    master = stack.processes["api"].proc
+    assert master is not None
+    children = psutil.Process(master.pid).children()
+    if len(children) != 1:
+        raise RuntimeError(f"expected one gunicorn worker, found {children}")
+    return int(children[0].pid)
+
+
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """(main thread, other threads) CPU seconds of a process so far."""
+    main = others = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            ns = int((task / "schedstat").read_text().split()[0])
+        except OSError:  # the thread ended between the listing and the read
+            continue
+        if task.name == str(pid):
+            main += ns
+        else:
+            others += ns
+    return main / 1e9, others / 1e9
+
+
+def _stacks(root: Path, services: Services, variant: dict[str, Any] | None) -> dict[str, Stack]:
+    one: dict[str, Any] = {"api_server": "gunicorn", "gunicorn_workers": 1}
+    app = {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)}
+    reel = Stack(root / "reelforge", services, settings=app, **one)
+    floor = {**BENCH_APP, "APP_MODULE": "bench.floor_app:app", "BARE_SPOOL_DIR": str(root)}
+    bare = {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)}
+    stacks = {
+        "reelforge": reel,
+        "floor": Stack(root / "floor", services, settings=floor, jwt_secret=reel.jwt_secret, **one),
+        "bare": Stack(root / "bare", Services.embedded(root / "bare"), settings=bare, **one),
+    }
+    if variant is not None:
+        stacks["variant"] = Stack(root / "variant", services, jwt_secret=reel.jwt_secret,
+                                  settings={**app, **variant["settings"]},
+                                  repo=variant["repo"], **one)  # fmt: skip
+    return stacks
+
+
+def _summary(samples: list[tuple[float, float]]) -> dict[str, float]:
+    totals = [(main + others) * 1000 for main, others in samples]
+    tenths = statistics.quantiles(totals, n=10)
+    return {
+        "median_ms": round(statistics.median(totals), 2),
+        "mean_ms": round(statistics.mean(totals), 2),
+        "main_ms": round(statistics.mean(main for main, _ in samples) * 1000, 2),
+        "threads_ms": round(statistics.mean(others for _, others in samples) * 1000, 2),
+        "p10_ms": round(tenths[0], 2),
+        "p90_ms": round(tenths[-1], 2),
+    }
+
+
+def cpu_per_upload(
+    uploads: int, clip: Path, root: Path, variant: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`uploads` measured uploads per target, interleaved; each target's per-upload CPU."""
+    services = Services.start(root / "services")
+    stacks = _stacks(root, services, variant)
+    janitors = [Janitor(s.storage_dir) for name, s in stacks.items() if name != "bare"]
+    try:
+        stacks["reelforge"].start(worker=False)  # runs the migrations the floor's insert needs
+        for name, stack in stacks.items():
+            if name != "reelforge":
+                stack.start_api()
+        for janitor in janitors:
+            janitor.start()
+        body, bearer = _body(clip), token(stacks["reelforge"].url)
+        names = list(stacks)
+        pids = {name: _worker_pid(stacks[name]) for name in names}
+        for name in names:  # warm-up: imports, pools, prepared statements
+            for _ in range(3):
+                _upload(stacks[name].port, bearer, body)
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        for i in range(uploads):
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                before = _cpu_seconds(pids[name])
+                _upload(stacks[name].port, bearer, body)
+                after = _cpu_seconds(pids[name])
+                samples[name].append((after[0] - before[0], after[1] - before[1]))
+    finally:
+        for janitor in janitors:
+            janitor.stop.set()
+        for stack in stacks.values():
+            stack.stop_processes()
+        services.stop()
+    result: dict[str, Any] = {"uploads": uploads, "clip_mb": round(clip.stat().st_size / 1e6, 1)}
+    result.update({name: _summary(values) for name, values in samples.items()})
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--uploads", type=int, default=200, help="measured uploads per target")
+    parser.add_argument("--clip-seconds", type=int, default=60, help="60: the 18 MB clip")
+    parser.add_argument("--variant-setting", action="append", default=[], metavar="K=V")
+    parser.add_argument("--variant-repo", type=Path, help="another checkout's code as the variant")
+    args = parser.parse_args()
+    if args.uploads < 2:
+        parser.error("--uploads must be at least 2")
+    variant = None
+    if args.variant_setting or args.variant_repo:
+        settings = dict(item.split("=", 1) for item in args.variant_setting)
+        variant = {"settings": settings, "repo": (args.variant_repo or REPO).resolve()}
+    clip = make_clip(
+        REPO / "var" / "bench" / f"clip-{args.clip_seconds}s-1080p.mp4", args.clip_seconds
+    )
+    root = Path(tempfile.mkdtemp(prefix="reelforge-bench-cpu-"))
+    try:
+        result = cpu_per_upload(args.uploads, clip, root, variant)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+    print(f"\nAPI CPU per upload ({result['clip_mb']} MB clip, {args.uploads} each, interleaved):")
+    print(
+        f"{'target':<10} {'median':>7} {'mean':>7} {'loop':>7} {'threads':>8} {'p10':>7} {'p90':>7}"
+    )
+    for name in (k for k in ("bare", "floor", "reelforge", "variant") if k in result):
+        r = result[name]
+        print(f"{name:<10} {r['median_ms']:>7} {r['mean_ms']:>7} {r['main_ms']:>7} "
+              f"{r['threads_ms']:>8} {r['p10_ms']:>7} {r['p90_ms']:>7}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
