@@ -5,6 +5,8 @@ deleted, lease taken over) can never overwrite anything."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,15 +20,26 @@ from core.webhooks.outbox import Outbox
 
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
 CLAIM_LOCK_KEY = 0x7265656C  # "reel": the advisory lock fair claims take (core/jobs/scheduling.py)
+CLAIM_LOCK_WAIT_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 def _serialise_claims(session: Session) -> None:
     """One fair pick at a time (held until this claim's commit, a few milliseconds): a pick
-    counts running jobs, and a concurrent pick's claim is invisible until it commits. Not on
-    SQLite (one machine, the embedded default): a race there can cost one pick its fairness,
-    never correctness — the compare-and-set still claims each job once."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
+    counts running jobs, and a concurrent pick's claim is invisible until it commits. Bounded:
+    if the lock is not had within CLAIM_LOCK_WAIT_SECONDS (a holder frozen mid-claim), the
+    pick goes ahead without it — fairness for that one pick, never progress, is what a stuck
+    holder can cost. Not on SQLite (one machine, the embedded default): a race there can cost
+    one pick its fairness, never correctness — the compare-and-set still claims each job once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + CLAIM_LOCK_WAIT_SECONDS
+    while not session.scalar(select(func.pg_try_advisory_xact_lock(CLAIM_LOCK_KEY))):
+        if time.monotonic() >= deadline:
+            log.warning("fair-claim lock not had in %.0f s; picking without it",
+                        CLAIM_LOCK_WAIT_SECONDS)  # fmt: skip
+            return
+        time.sleep(0.005)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.jobs.store import CLAIM_LOCK_KEY
 from devstack.servers import wait_until
 from devstack.stack import Stack
 from tests.api_client import Api
@@ -66,3 +67,21 @@ def test_a_short_clip_is_not_stuck_behind_long_inputs(
     rows = _rows(stack, [*long_ids, short_id])
     started_before = [i for i in long_ids if rows[i][1] and rows[i][1] < rows[short_id][1]]  # type: ignore[operator]
     assert len(started_before) <= 1, started_before  # only the job that was already running
+
+
+def test_a_claim_lock_held_forever_costs_fairness_not_progress(
+    make_stack: MakeStack, clip_small: Path
+) -> None:
+    """A holder of the fair-claim lock frozen mid-claim (here: a session that took it and never
+    lets go): the worker's claim waits CLAIM_LOCK_WAIT_SECONDS, then picks without the lock —
+    the job is processed, and the worker says so in its log."""
+    stack = make_stack(worker=False)
+    api = Api(stack.base_url)
+    video_id = api.upload(api.user(), clip_small, title="locked out").json()["video_id"]
+    with db(stack) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (CLAIM_LOCK_KEY,))
+        stack.start_worker()
+        wait_until(lambda: _processed(stack, [video_id]), 120, "the job, lock or no lock")
+        status, started, _ = _rows(stack, [video_id])[video_id]
+    assert status == "processed" and started is not None
+    assert "fair-claim lock not had" in stack.processes["worker"].log_text()
