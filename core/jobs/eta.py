@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.jobs.scheduling import SHORT, SchedulingPolicy, served_owners
+from core.jobs.scheduling import SHORT, SchedulingPolicy, running_per_owner
 from core.models import Video, VideoStatus, as_utc
 
 RECENT_JOBS = 20
@@ -81,7 +81,7 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
     """(video id, queue position) of every queued job."""
     queued = Video.status == VideoStatus.queued
     if policy.fair:
-        served = served_owners(now)
+        running = running_per_owner(now)
         promoted = now - timedelta(seconds=policy.lane_promote_seconds)
         lane = case((Video.uploaded_at < promoted, SHORT), else_=Video.priority)
         rank = func.row_number().over(
@@ -90,11 +90,11 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
         inner = (
             select(
                 Video.id.label("id"),
-                (rank + func.coalesce(served.c.running, 0)).label("round"),
+                (rank + func.coalesce(running.c.running, 0)).label("round"),
                 lane.label("lane"),
                 Video.uploaded_at.label("at"),
             )
-            .outerjoin(served, served.c.owner_id == Video.owner_id)
+            .outerjoin(running, running.c.owner_id == Video.owner_id)
             .where(queued)
             .subquery()
         )

@@ -61,10 +61,24 @@ def claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _running(now: datetime) -> ColumnElement[bool]:
+    return (Video.status == VideoStatus.processing) & (Video.lease_until >= now)
+
+
+def running_per_owner(now: datetime) -> Subquery:
+    """Per owner with jobs processing now under a live lease: `running`, their count."""
+    return (
+        select(Video.owner_id, func.count().label("running"))
+        .where(_running(now))
+        .group_by(Video.owner_id)
+        .subquery()
+    )
+
+
 def served_owners(now: datetime) -> Subquery:
     """Per owner with a job running or finished within SERVED_WINDOW: `running` (jobs processing
     now under a live lease) and `last_started` (when the owner was last served)."""
-    is_running = (Video.status == VideoStatus.processing) & (Video.lease_until >= now)
+    is_running = _running(now)
     finished_lately = Video.status.in_((VideoStatus.processed, VideoStatus.failed)) & (
         Video.processed_at >= now - SERVED_WINDOW
     )
