@@ -75,7 +75,7 @@ def running_per_owner(now: datetime) -> Subquery:
     )
 
 
-def served_owners(now: datetime) -> Subquery:
+def _served_owners(now: datetime) -> Subquery:
     """Per owner with a job running or finished within SERVED_WINDOW: `running` (jobs processing
     now under a live lease) and `last_started` (when the owner was last served)."""
     is_running = _running(now)
@@ -96,7 +96,7 @@ def served_owners(now: datetime) -> Subquery:
 
 def fairest(policy: SchedulingPolicy, now: datetime, limit: int = 1) -> Select[int]:
     """The next claimable job ids, best first, locked (SKIP LOCKED where the database has it)."""
-    served = served_owners(now)
+    served = _served_owners(now)
     running = func.coalesce(served.c.running, 0)
     promoted = now - timedelta(seconds=policy.lane_promote_seconds)
     lane = case((Video.uploaded_at < promoted, SHORT), else_=Video.priority)

@@ -91,6 +91,7 @@ class JobStore:
                 claim = self._compare_and_set(session, video_id, token, now)
             else:
                 _serialise_claims(session)
+                now = utcnow()  # the lock may have been waited for: lease and start from now
                 for _ in range(3):  # a row can be claimed between the pick and the update
                     target = session.scalar(fairest(self.policy, now))
                     if target is None:
