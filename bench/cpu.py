@@ -8,7 +8,13 @@ The web-tier ratios (bench/web.py) answer "how many uploads/s"; on a shared 2-co
 - uploads go one at a time, the targets **interleaved upload by upload** (order rotating), so
   drift on the machine hits every target alike;
 - the worker's CPU is read from /proc (schedstat, nanoseconds) around each upload: its main
-  thread (the event loop) and its other threads (file writes, the broker publish) apart.
+  thread (the event loop) and its other threads (file writes, the broker publish) apart; and
+  what Postgres (every backend) and Redis spent meanwhile (`pg+redis`; the bare endpoint uses
+  neither: for it, the figure is their background work);
+- `--concurrency N` sends N uploads at once per batch and shares each batch's CPU out over
+  them. Measured (18 MB clip): per-upload API CPU *rises* with concurrency for the floor
+  (~24.5 ms alone, ~30.5 ms 32 at a time) and reelforge (~26 → ~33), while bare's falls
+  (~29 → ~26) — closer to what Locust shows at 300 users (bench/machine.py) than one at a time.
 
 Targets: `reelforge`, `floor` (bench/floor_app.py), `bare` (bench/bare_app.py), and with
 `--variant-setting K=V` and/or `--variant-repo PATH` a `variant`: reelforge with other settings,
@@ -28,6 +34,7 @@ import shutil
 import socket
 import statistics
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +42,7 @@ import psutil
 
 from bench.runner import make_clip
 from bench.web import BENCH_APP, Janitor, token
-from devstack.servers import REPO
+from devstack.servers import REPO, Postgres, Redis
 from devstack.services import Services
 from devstack.stack import Stack
 
@@ -125,10 +132,36 @@ def _summary(samples: list[tuple[float, float]]) -> dict[str, float]:
     }
 
 
+def _services_cpu(services: Services) -> float:
+    """CPU seconds so far of the Postgres server (every backend) and Redis, from schedstat."""
+    marks = [str(server.root) for server in services.owned if isinstance(server, Postgres)]
+    marks += [str(server.dir) for server in services.owned if isinstance(server, Redis)]
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(mark in " ".join(proc.info["cmdline"] or []) for mark in marks):
+            try:
+                family = [proc, *proc.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for member in family:
+                try:
+                    total += sum(_cpu_seconds(member.pid))
+                except OSError:  # a backend that ended since the listing
+                    continue
+    return total
+
+
 def cpu_per_upload(
-    uploads: int, clip: Path, root: Path, variant: dict[str, Any] | None = None
+    uploads: int,
+    clip: Path,
+    root: Path,
+    variant: dict[str, Any] | None = None,
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    """`uploads` measured uploads per target, interleaved; each target's per-upload CPU."""
+    """`uploads` measured uploads per target, interleaved; each target's per-upload CPU.
+    With `concurrency` N, uploads go in batches of N at once (at least two batches; `uploads`
+    rounded up to whole batches) and each batch's CPU is shared out over its N uploads."""
+    batches = max(2, -(-uploads // concurrency))
     services = Services.start(root / "services")
     stacks = _stacks(root, services, variant)
     janitors = [Janitor(s.storage_dir) for name, s in stacks.items() if name != "bare"]
@@ -146,20 +179,30 @@ def cpu_per_upload(
             for _ in range(3):
                 _upload(stacks[name].port, bearer, body)
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
-        for i in range(uploads):
+        backing: dict[str, list[float]] = {name: [] for name in names}
+        pool = ThreadPoolExecutor(concurrency)
+        for i in range(batches):
             for name in names[i % len(names) :] + names[: i % len(names)]:
-                before = _cpu_seconds(pids[name])
-                _upload(stacks[name].port, bearer, body)
+                before, svc = _cpu_seconds(pids[name]), _services_cpu(services)
+                ports = [stacks[name].port] * concurrency
+                list(pool.map(_upload, ports, [bearer] * concurrency, [body] * concurrency))
                 after = _cpu_seconds(pids[name])
-                samples[name].append((after[0] - before[0], after[1] - before[1]))
+                backing[name].append((_services_cpu(services) - svc) / concurrency)
+                samples[name].append(
+                    ((after[0] - before[0]) / concurrency, (after[1] - before[1]) / concurrency)
+                )
+        pool.shutdown()
     finally:
         for janitor in janitors:
             janitor.stop.set()
         for stack in stacks.values():
             stack.stop_processes()
         services.stop()
-    result: dict[str, Any] = {"uploads": uploads, "clip_mb": round(clip.stat().st_size / 1e6, 1)}
+    result: dict[str, Any] = {"uploads": batches * concurrency, "concurrency": concurrency,
+                              "clip_mb": round(clip.stat().st_size / 1e6, 1)}  # fmt: skip
     result.update({name: _summary(values) for name, values in samples.items()})
+    for name, values in backing.items():
+        result[name]["postgres_redis_ms"] = round(statistics.mean(values) * 1000, 2)
     return result
 
 
@@ -170,9 +213,10 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=int, default=60, help="60: the 18 MB clip")
     parser.add_argument("--variant-setting", action="append", default=[], metavar="K=V")
     parser.add_argument("--variant-repo", type=Path, help="another checkout's code as the variant")
+    parser.add_argument("--concurrency", type=int, default=1, help="uploads at once per batch")
     args = parser.parse_args()
-    if args.uploads < 2:
-        parser.error("--uploads must be at least 2")
+    if args.uploads < 2 or args.concurrency < 1:
+        parser.error("--uploads must be at least 2 and --concurrency at least 1")
     variant = None
     if args.variant_setting or args.variant_repo:
         settings = dict(item.split("=", 1) for item in args.variant_setting)
@@ -182,18 +226,20 @@ def main() -> None:
     )
     root = Path(tempfile.mkdtemp(prefix="reelforge-bench-cpu-"))
     try:
-        result = cpu_per_upload(args.uploads, clip, root, variant)
+        result = cpu_per_upload(args.uploads, clip, root, variant, args.concurrency)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(result, indent=2))
-    print(f"\nAPI CPU per upload ({result['clip_mb']} MB clip, {args.uploads} each, interleaved):")
+    print(f"\nAPI CPU per upload ({result['clip_mb']} MB clip, {result['uploads']} each, "
+          f"{args.concurrency} at a time, interleaved):")  # fmt: skip
     print(
         f"{'target':<10} {'median':>7} {'mean':>7} {'loop':>7} {'threads':>8} {'p10':>7} {'p90':>7}"
+        f" {'pg+redis':>9}"
     )
     for name in (k for k in ("bare", "floor", "reelforge", "variant") if k in result):
         r = result[name]
         print(f"{name:<10} {r['median_ms']:>7} {r['mean_ms']:>7} {r['main_ms']:>7} "
-              f"{r['threads_ms']:>8} {r['p10_ms']:>7} {r['p90_ms']:>7}")  # fmt: skip
+              f"{r['threads_ms']:>8} {r['p10_ms']:>7} {r['p90_ms']:>7} {r['postgres_redis_ms']:>9}")  # fmt: skip
 
 
 if __name__ == "__main__":

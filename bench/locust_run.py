@@ -10,7 +10,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.machine import WindowSampler
 from devstack.servers import REPO, VENV_BIN
+
+LOCUST_BOOT_SECONDS = 1.0  # from the process's start to its first user spawned, at most
 
 
 def run_locust(
@@ -32,6 +35,11 @@ def run_locust(
            **(extra_env or {})}  # fmt: skip
     spawn = max(1, users // 5)
     run_for = -(-users // spawn) + warmup + seconds
+    # The machine's CPU by process group over the measured window, trimmed at both ends so
+    # the warm-up and Locust's exit stay out of it: it ends by run_for - 0.5 s, while Locust
+    # (whose clock starts after its boot) is still running.
+    sampler = WindowSampler(LOCUST_BOOT_SECONDS + run_for - seconds + 0.5, max(1, seconds - 2))
+    sampler.start()
     subprocess.run(
         [
             str(VENV_BIN / "locust"),
@@ -73,6 +81,7 @@ def run_locust(
     ok = requests - int(row["Failure Count"])
     # Locust's rates cover the window after the reset (spawning done), not the whole run.
     ok_per_second = float(row["Requests/s"]) - float(row["Failures/s"])
+    machine = sampler.finish(ok_per_second)
     return {
         "users": users,
         "seconds": seconds,
@@ -87,6 +96,7 @@ def run_locust(
         "p99_ms": float(row["99%"]),
         "max_ms": float(row["Max Response Time"]),
         "failures": [f["Error"] for f in failures][:5],
+        "machine_ms": machine,
     }
 
 
@@ -126,6 +136,11 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("throughput", "avg_ms", "p50_ms", "p95_ms", "p99_ms"):
         out[key] = round(statistics.median(r[key] for r in runs), 2)
     out["max_ms"] = max(r["max_ms"] for r in runs)
+    machines = [r["machine_ms"] for r in runs if r.get("machine_ms")]
+    if machines:
+        out["machine_ms"] = {
+            key: round(statistics.median(m[key] for m in machines), 2) for key in machines[0]
+        }
     return out
 
 

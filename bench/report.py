@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.report_compute import compute_sections
 from bench.report_live import live_section
+from bench.report_machine import machine_section
 from bench.report_targets import spread_text, targets
 
 # The capacity report of the system reelforge replaces, as summarised in the project's issues:
@@ -131,6 +132,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
             f"{spread_text(p['p95_ratio'])} |"
         )
     lines += floor_section(web)
+    lines += machine_section(web)
     lines += [""] + [f"![{name}](bench/{name})" for name in plots]
     d = results["defaults"]
     lines += [

@@ -54,7 +54,7 @@ class Mode:
     rounds: int = 3  # web tier: rounds per phase and target, alternating targets
     tus_users: tuple[int, ...] = (5, 100, 300)  # tus vs multipart vs bare at these users
     tus_seconds: int = 20
-    floor_users: tuple[int, ...] = (100, 300)  # the floor endpoint (bench/floor_app.py) too
+    floor_users: tuple[int, ...] = (100, 200, 300)  # the floor endpoint (bench/floor_app.py) too
 
 
 MODES = {

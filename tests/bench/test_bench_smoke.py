@@ -39,6 +39,13 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
     assert [phase["floor"]["users"] for phase in floors] == [6]  # smoke mode's floor_users
     assert floors[0]["floor"]["requests"] > 0 and floors[0]["floor"]["errors_pct"] == 0
     assert floors[0]["floor_ratio"]["median"] > 0 and "floor ÷ bare" in report
+    # Where the machine's CPU went in the floor's phase: every target's API processes and the
+    # load generator worked in its window.
+    for target in ("reelforge", "bare", "floor"):
+        machine = floors[0][target]["machine_ms"]
+        assert machine["api"] > 0 and machine["locust"] > 0, (target, machine)
+        assert machine["machine_busy"] >= machine["api"], (target, machine)
+    assert "Where the machine's CPU goes" in report
     for storage in ("reelforge", "s3"):
         run = data["workers"][storage]
         assert run["processed"] == run["jobs"] and run["phase_seconds"]["transcode"] > 0
