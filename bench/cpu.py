@@ -132,11 +132,12 @@ def _summary(samples: list[tuple[float, float]]) -> dict[str, float]:
     }
 
 
-def _services_cpu(services: Services) -> float:
-    """CPU seconds so far of the Postgres server (every backend) and Redis, from schedstat."""
+def _services_cpu(services: Services) -> dict[int, float]:
+    """CPU seconds so far of each Postgres process (every backend) and of Redis, by pid, from
+    schedstat."""
     marks = [str(server.root) for server in services.owned if isinstance(server, Postgres)]
     marks += [str(server.dir) for server in services.owned if isinstance(server, Redis)]
-    total = 0.0
+    seconds: dict[int, float] = {}
     for proc in psutil.process_iter(["cmdline"]):
         if any(mark in " ".join(proc.info["cmdline"] or []) for mark in marks):
             try:
@@ -145,10 +146,16 @@ def _services_cpu(services: Services) -> float:
                 continue
             for member in family:
                 try:
-                    total += sum(_cpu_seconds(member.pid))
+                    seconds[member.pid] = sum(_cpu_seconds(member.pid))
                 except OSError:  # a backend that ended since the listing
                     continue
-    return total
+    return seconds
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent in between by the processes alive at the end (a backend that ended in between
+    is not subtracted; one that started counts whole)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def cpu_per_upload(
@@ -187,7 +194,7 @@ def cpu_per_upload(
                 ports = [stacks[name].port] * concurrency
                 list(pool.map(_upload, ports, [bearer] * concurrency, [body] * concurrency))
                 after = _cpu_seconds(pids[name])
-                backing[name].append((_services_cpu(services) - svc) / concurrency)
+                backing[name].append(_spent(svc, _services_cpu(services)) / concurrency)
                 samples[name].append(
                     ((after[0] - before[0]) / concurrency, (after[1] - before[1]) / concurrency)
                 )
