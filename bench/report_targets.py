@@ -16,16 +16,25 @@ def spread_text(spread: dict[str, float]) -> str:
     return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
 
 
-def verdict(spread: dict[str, float], target: float, at_least: bool) -> str:
-    """met / not met only when every round agrees: the spread on the median's side of the target
-    must not reach past it (for "≥": min ≥ target is met, max < target is not met). Otherwise the
-    spread toward the target is wider than the gap and noise cannot be told from the result."""
+def _side(spread: dict[str, float], target: float, at_least: bool) -> bool | None:
+    """True when every round is on the target's good side (for "≥": min ≥ target), False when
+    every one is on the bad side (max < target), None when the rounds straddle it."""
     low, high = spread["min"], spread["max"]
     if (low >= target) if at_least else (high <= target):
-        return _target(True)
+        return True
     if (high < target) if at_least else (low > target):
-        return _target(False)
+        return False
+    return None
+
+
+def verdict(spread: dict[str, float], target: float, at_least: bool) -> str:
+    """met / not met only when every round agrees (`_side`). Otherwise the spread toward the
+    target is wider than the gap and noise cannot be told from the result."""
+    side = _side(spread, target, at_least)
+    if side is not None:
+        return _target(side)
     gap = abs(spread["median"] - target)
+    low, high = spread["min"], spread["max"]
     toward = spread["median"] - low if spread["median"] >= target else high - spread["median"]
     return f"**inconclusive** (rounds on both sides of {target}: spread {toward:.2f} toward it > gap {gap:.2f})"
 
@@ -51,11 +60,10 @@ def floor_text(results: dict[str, Any]) -> list[str]:
 
 
 def _reach(floor_ratio: dict[str, float]) -> str:
-    if floor_ratio["min"] >= 0.9:
-        return "0.9 reachable here"
-    if floor_ratio["max"] < 0.9:
-        return "0.9 out of reach here"
-    return "0.9 at the edge: rounds on both sides"
+    side = _side(floor_ratio, 0.9, at_least=True)
+    if side is None:
+        return "0.9 at the edge: rounds on both sides"
+    return "0.9 reachable here" if side else "0.9 out of reach here"
 
 
 def targets(results: dict[str, Any]) -> list[str]:
