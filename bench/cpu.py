@@ -86,19 +86,24 @@ def _worker_pid(stack: Stack) -> int:
     return int(children[0].pid)
 
 
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """(main thread, other threads) CPU seconds of a process so far."""
-    main = others = 0
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each thread of a process, by thread id."""
+    seconds: dict[int, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            ns = int((task / "schedstat").read_text().split()[0])
+            seconds[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
         except OSError:  # the thread ended between the listing and the read
             continue
-        if task.name == str(pid):
-            main += ns
-        else:
-            others += ns
-    return main / 1e9, others / 1e9
+    return seconds
+
+
+def _worker_spent(pid: int, before: dict[int, float]) -> tuple[float, float]:
+    """(main thread, other threads) CPU spent since `before` (from _thread_cpu), by the threads
+    alive now: a pool thread that exited in between is not subtracted (at 128 uploads at once
+    that made batches negative), one that started counts whole."""
+    after = _thread_cpu(pid)
+    main = after.pop(pid, 0.0) - before.get(pid, 0.0)
+    return main, _spent({t: s for t, s in before.items() if t != pid}, after)
 
 
 def _stacks(root: Path, services: Services, variant: dict[str, Any] | None) -> dict[str, Stack]:
@@ -146,7 +151,7 @@ def _services_cpu(services: Services) -> dict[int, float]:
                 continue
             for member in family:
                 try:
-                    seconds[member.pid] = sum(_cpu_seconds(member.pid))
+                    seconds[member.pid] = sum(_thread_cpu(member.pid).values())
                 except OSError:  # a backend that ended since the listing
                     continue
     return seconds
@@ -190,14 +195,12 @@ def cpu_per_upload(
         pool = ThreadPoolExecutor(concurrency)
         for i in range(batches):
             for name in names[i % len(names) :] + names[: i % len(names)]:
-                before, svc = _cpu_seconds(pids[name]), _services_cpu(services)
+                before, svc = _thread_cpu(pids[name]), _services_cpu(services)
                 ports = [stacks[name].port] * concurrency
                 list(pool.map(_upload, ports, [bearer] * concurrency, [body] * concurrency))
-                after = _cpu_seconds(pids[name])
+                main, others = _worker_spent(pids[name], before)
                 backing[name].append(_spent(svc, _services_cpu(services)) / concurrency)
-                samples[name].append(
-                    ((after[0] - before[0]) / concurrency, (after[1] - before[1]) / concurrency)
-                )
+                samples[name].append((main / concurrency, others / concurrency))
         pool.shutdown()
     finally:
         for janitor in janitors:
