@@ -121,6 +121,8 @@ async def rate_limit_exceeded(request: Request, exc: Exception) -> JSONResponse:
     response = JSONResponse(
         {"detail": f"Too many requests: limit is {exc.detail}. Retry later."}, status_code=429
     )
-    response = request.app.state.limiter._inject_headers(response, request.state.view_rate_limit)
+    # slowapi reads the window (a blocking Redis call) for the X-RateLimit-* headers: off the loop.
+    inject = request.app.state.limiter._inject_headers
+    response = await anyio.to_thread.run_sync(inject, response, request.state.view_rate_limit)
     response.headers.setdefault("Retry-After", "1")
     return response
