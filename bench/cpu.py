@@ -110,7 +110,7 @@ def _stacks(root: Path, services: Services, variant: dict[str, Any] | None) -> d
     one: dict[str, Any] = {"api_server": "gunicorn", "gunicorn_workers": 1}
     app = {**BENCH_APP, "MAX_UPLOAD_BYTES": str(2 * 2**30)}
     reel = Stack(root / "reelforge", services, settings=app, **one)
-    floor = {**BENCH_APP, "APP_MODULE": "bench.floor_app:app", "BARE_SPOOL_DIR": str(root)}
+    floor = {**BENCH_APP, "APP_MODULE": "bench.floor_app:app"}
     bare = {"APP_MODULE": "bench.bare_app:app", "BARE_SPOOL_DIR": str(root)}
     stacks = {
         "reelforge": reel,

@@ -1,8 +1,11 @@
 """The floor for `make bench`: the least an upload endpoint can do and still do the work the
 multipart target is asked for — the bearer token verified, the multipart body parsed with the
-same parser (python-multipart) and streamed to disk with the bare endpoint's write pattern, one
-row inserted (raw asyncpg, autocommit), the Celery message published — and nothing else: no
-framework routing, middleware, rate limit, sniffing, quotas, ORM or response model.
+same parser (python-multipart) and streamed to disk with the bare endpoint's write pattern, the
+file kept for the worker as reelforge keeps it (its own folder, a temporary name renamed on
+completion, so no reader sees half a file), one row inserted (raw asyncpg, autocommit), the
+Celery message published — and nothing else: no framework routing, middleware, rate limit,
+sniffing, quotas, ORM or response model. The benchmark's janitor deletes kept files, as it
+does reelforge's (bench/web.py).
 
 It answers "how close to the bare endpoint can *any* implementation with that work get on this
 machine?", and so how much of reelforge's gap is its own. It shares reelforge's Postgres, Redis
@@ -12,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 import anyio
 import asyncpg
@@ -28,10 +31,10 @@ from starlette.routing import Route
 from app.auth.security import decode_access_token
 from core.jobs.dispatch import JobPublisher, process_video_message
 from core.settings import Settings
-from core.storage.base import WRITE_BUFFER_BYTES
+from core.storage.base import WRITE_BUFFER_BYTES, original_key
 
-SPOOL = os.environ.get("BARE_SPOOL_DIR", tempfile.gettempdir())
 SETTINGS = Settings()
+STORE = str(SETTINGS.resolved_storage_dir)
 PUBLISHER = JobPublisher(SETTINGS, "reelforge-floor")
 INSERT = """
 INSERT INTO video (owner_id, title, status, progress, task_id, attempts, original_key,
@@ -47,6 +50,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with asyncpg.create_pool(dsn, min_size=2, max_size=20) as pool:
         app.state.pool = pool
         yield
+
+
+def _open_part(path: str) -> BinaryIO:
+    """The kept file's temporary sibling, in the upload's own folder (as reelforge's storage)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return open(f"{path}.{uuid.uuid4().hex}.part", "wb")  # noqa: SIM115 - closed by the caller
 
 
 class _Form:
@@ -85,8 +94,9 @@ async def upload(request: Request) -> JSONResponse:
     if user_id is None:
         return JSONResponse({"detail": "Not authenticated"}, status_code=401)
     _, params = parse_options_header(request.headers.get("content-type", ""))
-    path = os.path.join(SPOOL, f"floor-{uuid.uuid4().hex}")
-    out = await anyio.to_thread.run_sync(open, path, "wb")
+    key = original_key(uuid.uuid4().hex)
+    path = os.path.join(STORE, key)
+    out = await anyio.to_thread.run_sync(_open_part, path)
     form = _Form()
     parser = MultipartParser(params[b"boundary"], form.callbacks())  # type: ignore[arg-type]
     try:
@@ -99,10 +109,10 @@ async def upload(request: Request) -> JSONResponse:
         await anyio.to_thread.run_sync(out.write, form.buffer)
     finally:
         await anyio.to_thread.run_sync(out.close)
-    await anyio.Path(path).unlink()
+    await anyio.to_thread.run_sync(os.replace, out.name, path)
     task_id = str(uuid.uuid4())
     video_id = await request.app.state.pool.fetchval(
-        INSERT, user_id, form.title.decode(), task_id, path, form.size, datetime.now(UTC)
+        INSERT, user_id, form.title.decode(), task_id, key, form.size, datetime.now(UTC)
     )
     await anyio.to_thread.run_sync(PUBLISHER.send, process_video_message(video_id, task_id))
     return JSONResponse({"task_id": task_id, "status": "queued"}, status_code=202)

@@ -181,8 +181,10 @@ def floor_section(web: dict[str, Any]) -> list[str]:
         "**Floor** (`bench/floor_app.py`), in the same rounds (the three targets' order "
         "rotates): the least an endpoint can do and still do the work the throughput target "
         "asks for — the bearer token verified, the multipart body parsed with the same parser "
-        "and streamed to disk with the same write pattern, one row inserted (raw asyncpg), the "
-        "Celery message published — and nothing else (no framework routing or dependencies, "
+        "and streamed to disk with the same write pattern, the file kept for the worker as "
+        "reelforge keeps it (its own folder, a temporary name renamed when complete; the "
+        "benchmark's janitor deletes both targets' files, where bare deletes its own at once), "
+        "one row inserted (raw asyncpg), the Celery message published — and nothing else (no framework routing or dependencies, "
         "middleware, rate limit, sniffing, quotas, pacing, ORM, logging or metrics). It says "
         "how close to bare any implementation with that work gets on this machine, and so "
         "how much of reelforge's gap is its own.",

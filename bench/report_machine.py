@@ -26,8 +26,8 @@ def machine_section(web: dict[str, Any]) -> list[str]:
         "vCPUs, shared by the load generator and every server, uploads/s is about the CPU "
         "there is over what one upload costs all of them together, so a throughput gap lives "
         "in the columns that differ. *bench* is the benchmark's own process: the janitor "
-        "that deletes reelforge's stored originals (the bare endpoint and the floor delete "
-        "theirs inside their API process, so it is in *api* for them). *kernel*: kernel "
+        "that deletes the originals reelforge and the floor keep (the bare endpoint deletes "
+        "its file inside its API process, so that is in *api* for it). *kernel*: kernel "
         "threads (writeback, softirq). *busy* is the machine's whole busy time (interrupts "
         "included); *idle* the rest.",
         "",

@@ -50,7 +50,7 @@ def floor_text(results: dict[str, Any]) -> list[str]:
     )
     return [
         "- **Is ≥ 0.9 × bare reachable with the same work?** The floor endpoint (auth, "
-        f"multipart parse, one row, one publish, nothing else) says, in this run: {by}. "
+        f"multipart parse, the file kept, one row, one publish, nothing else) says, in this run: {by}. "
         "Where the floor is at or above 0.9 in every round the target is reachable on this "
         "machine and what stands between reelforge and it is reelforge's own per-upload cost; "
         "where it is below 0.9 in every round, no implementation doing this work reaches the "
@@ -157,9 +157,11 @@ def targets(results: dict[str, Any]) -> list[str]:
         "run; in the runs before it existed, by hand at 100 and 300 users: API ~29–30 ms for "
         "reelforge, ~25 ms for the floor, ~20.5 ms for bare; nginx (~6) and Locust (~17) the "
         "same for all three, Postgres and Redis under 1 ms. Storing the original costs "
-        "reelforge machine CPU outside its API process too: the janitor's deletes (*bench*; "
-        "the floor and bare delete inside their API process) and kernel work for a file that "
-        "lives seconds, not milliseconds (*kernel*), ~2–3 ms per upload together. The floor's ~4.5 "
+        "machine CPU outside the API process too: the janitor's deletes (*bench*; bare "
+        "deletes inside its API process) and kernel work for a file that lives seconds, not "
+        "milliseconds (*kernel*), ~2–3 ms per upload together. (The floor keeps its file too "
+        "since 2026-12-05; the by-hand figures here are from before, when it deleted it at "
+        "once.) The floor's ~4.5 "
         "ms over bare is the mandated work: python-multipart's parse (its boundary search is "
         "`bytes.find`, ~10 GB/s; `re` and shorter needles measured 2–6× slower), the insert "
         "and the publish. reelforge's ~4 ms over the floor, by py-spy (GIL samples, both under "

@@ -119,18 +119,19 @@ def web_tier(
     floor = _edge_stack(  # reelforge's Postgres, Redis and JWT secret: the same tokens work
         root / "floor",
         reel.services,
-        {**BENCH_APP, "APP_MODULE": "bench.floor_app:app", "BARE_SPOOL_DIR": str(root)},
+        {**BENCH_APP, "APP_MODULE": "bench.floor_app:app"},
         jwt_secret=reel.jwt_secret,
     )
     stacks = {"reelforge": reel, "bare": bare, "floor": floor}
     results: dict[str, Any] = {"phases": []}
-    janitor = Janitor(reel.storage_dir)
+    janitors = [Janitor(reel.storage_dir), Janitor(floor.storage_dir)]
     try:
         reel.start(worker=False)
         bare.start(worker=False)
         if floor_users:
             floor.start(worker=False)
-        janitor.start()
+        for janitor in janitors:
+            janitor.start()
         most = max([users for _, users, _ in phases] + (tus_users or []))
         tokens = {"BENCH_TOKENS": str(token_pool(reel.url, most, root / "tokens.json"))}
         results["auth"] = f"{most} users signed up and logged in before the phases (tokens reused)"
@@ -174,7 +175,8 @@ def web_tier(
         results["tus_memory"] = big_tus_memory(reel, big_upload_mb, bearer)
         results["tus_resume"] = resume_overhead(reel, bearer, clip.read_bytes())
     finally:
-        janitor.stop.set()
+        for janitor in janitors:
+            janitor.stop.set()
         floor.stop_processes()
         reel.stop()
         bare.stop()
