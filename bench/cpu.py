@@ -103,7 +103,7 @@ def _worker_spent(pid: int, before: dict[int, float]) -> tuple[float, float]:
     that made batches negative), one that started counts whole."""
     after = _thread_cpu(pid)
     main = after.pop(pid, 0.0) - before.get(pid, 0.0)
-    return main, _spent({t: s for t, s in before.items() if t != pid}, after)
+    return main, _spent(before, after)  # `after` no longer holds the main thread
 
 
 def _stacks(root: Path, services: Services, variant: dict[str, Any] | None) -> dict[str, Stack]:
