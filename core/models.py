@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Boolean,
     DateTime,
     Enum,
@@ -19,6 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -56,9 +60,25 @@ class VideoStatus(enum.StrEnum):
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
+def _where(condition: str, sqlite: str | None = None) -> dict[str, object]:
+    """A partial index's predicate, written as the ORM renders it on each dialect (the planner
+    uses the index only when the query's WHERE implies it)."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(sqlite or condition)}
+
+
+QUEUED = "status = 'queued'"
+RANKED = "published_videos > 0"
+
+
 class User(Base):
     __tablename__ = "user"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        # rankings: users with a published video, most votes first (core/counters.py keeps both)
+        Index("ix_user_ranking", text("votes_received DESC"), "id", **_where(RANKED)),
+        Index("ix_user_city_ranking", func.lower(text("city")), text("votes_received DESC"),
+              "id", **_where(RANKED)),  # fmt: skip
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -68,6 +88,9 @@ class User(Base):
     country: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Kept by triggers (core/counters.py): votes on this user's published videos, and how many.
+    votes_received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    published_videos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Video(Base):
@@ -75,6 +98,20 @@ class Video(Base):
     __table_args__ = (
         Index("ix_video_status_priority", "status", "priority", "uploaded_at"),
         Index("ix_video_status_processed_at", "status", "processed_at"),  # recent throughput
+        # An owner's queued jobs in claim order: the head the fair claim takes (core/counters.py)
+        Index("ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **_where(QUEUED)),
+        Index("ix_video_queued_at", "uploaded_at", **_where(QUEUED)),  # backlog's oldest
+        # lane promotion: queued jobs not yet in lane 0, oldest first
+        Index("ix_video_queue_promote", "uploaded_at", **_where(f"{QUEUED} AND priority > 0")),
+        # the reconciler: queued since long ago; processing under a lease that ran out
+        Index("ix_video_queued_enqueued_at", "enqueued_at", **_where(QUEUED)),
+        Index("ix_video_processing_lease", "lease_until", **_where("status = 'processing'")),
+        # retention: processed originals not yet deleted
+        Index("ix_video_retention", "processed_at",
+              **_where("status = 'processed' AND original_purged_at IS NULL")),
+        # the public list, newest first (the ORM renders `published IS true` / `IS 1`)
+        Index("ix_video_public", text("published_at DESC"), text("id DESC"),
+              **_where("published IS true", "published IS 1")),
         NEVER_REUSE_IDS,
     )
 
@@ -106,6 +143,52 @@ class Video(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # by trigger
+
+
+class OwnerQueue(Base):
+    """One owner's place in the fair queue, kept by triggers (core/counters.py): queued and
+    running counts, when last served, and the head (the owner's best queued job)."""
+
+    __tablename__ = "owner_queue"
+    __table_args__ = (
+        # The fair claim: fewest running, lane, served longest ago (never first), upload time.
+        Index("ix_owner_queue_pick", "running", "head_lane",
+              text("last_started ASC NULLS FIRST"), "head_at", "head_id",
+              **_where("queued > 0")).ddl_if(dialect="postgresql"),
+        Index("ix_owner_queue_pick_lite", "running", "head_lane", "last_started", "head_at",
+              "head_id", **_where("queued > 0")).ddl_if(dialect="sqlite"),
+    )  # fmt: skip
+
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    running: Mapped[int] = mapped_column(Integer, default=0)
+    last_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    head_id: Mapped[int | None] = mapped_column(Integer)
+    head_lane: Mapped[int | None] = mapped_column(Integer)
+    head_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RoundCount(Base):
+    """Queued jobs per fair round, sharded (core/counters.py; read by core/jobs/eta.py)."""
+
+    __tablename__ = "round_count"
+
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Tally(Base):
+    """Fleet-wide counts, sharded: sum the shards of a name (core/counters.py)."""
+
+    __tablename__ = "tally"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Vote(Base):
@@ -200,3 +283,10 @@ class WebhookDelivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _install_counters(_target: object, connection: Connection, **_kw: object) -> None:
+    from core.counters import install
+
+    install(connection)

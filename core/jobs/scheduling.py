@@ -4,17 +4,22 @@ claims the fairest claimable job, which need not be the message's own (SCHEDULER
 Order, best first:
   1. the owner with the fewest jobs processing now (fair across users: one user's 40 uploads
      never hold back another user's one), never past MAX_ACTIVE_JOBS_PER_USER;
-  2. the lane: 0 = short (input ≤ SHORT_LANE_MAX_BYTES), 1 = normal, 2 = background — but a job
-     waiting longer than LANE_PROMOTE_SECONDS counts as lane 0, so no lane starves;
-  3. the owner served longest ago (latest start among jobs running or finished in the last
-     SERVED_WINDOW; never served first) — when two slots free up together, both owners have
-     none running, and without this the older upload's owner would win every such tie;
+  2. the lane of the owner's best queued job: 0 = short (input ≤ SHORT_LANE_MAX_BYTES),
+     1 = normal, 2 = background — a job waiting longer than LANE_PROMOTE_SECONDS is moved to
+     lane 0 (`promote`, run before each fair pick), so no lane starves;
+  3. the owner served longest ago (never served first) — when two slots free up together, both
+     owners have none running, and without this the older upload's owner would win every tie;
   4. upload time, then id (FIFO among equals).
-Jobs whose worker died (processing, lease expired) are claimable like queued ones.
 
-Claims on Postgres are serialised by a transaction-scoped advisory lock (JobStore.claim): two
-slots picking at the same moment would otherwise both count the other's pick as not running yet
-(it is uncommitted) and both take the same owner's jobs.
+The pick is one walk of one index (`ix_owner_queue_pick` on owner_queue: running, head lane,
+last served, head upload time), whose rows the database keeps in the same transaction as every
+job change (core/counters.py): its cost is O(log owners), whatever the size of the queue or of
+the history. Claims on Postgres are serialised by a transaction-scoped advisory lock
+(JobStore.claim): two slots picking at the same moment would otherwise both read the same owner
+as having nothing running and both take its jobs.
+
+Jobs whose worker died (processing, lease expired) are claimed through their own message, which
+the reconciler re-sends; until then they still count as their owner's running job.
 
 Why nothing is lost or run twice: every queued job has a message in flight (or the reconciler
 re-sends one), each message claims at most one job with a compare-and-set, and a message whose
@@ -26,13 +31,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select, update
+from sqlalchemy.orm import Session
 
-from core.models import Video, VideoStatus
+from core.models import OwnerQueue, Video, VideoStatus
 from core.settings import Settings
 
 SHORT, NORMAL, BACKGROUND = 0, 1, 2
-SERVED_WINDOW = timedelta(minutes=10)  # how far back "served longest ago" looks (index-backed)
+PROMOTE_BATCH = 100  # jobs moved to lane 0 per pick at most (each job is moved once)
 
 
 @dataclass(frozen=True)
@@ -75,39 +81,39 @@ def running_per_owner(now: datetime) -> Subquery:
     )
 
 
-def _served_owners(now: datetime) -> Subquery:
-    """Per owner with a job running or finished within SERVED_WINDOW: `running` (jobs processing
-    now under a live lease) and `last_started` (when the owner was last served)."""
-    is_running = _running(now)
-    finished_lately = Video.status.in_((VideoStatus.processed, VideoStatus.failed)) & (
-        Video.processed_at >= now - SERVED_WINDOW
-    )
-    return (
-        select(
-            Video.owner_id,
-            func.count(case((is_running, 1))).label("running"),
-            func.max(Video.started_at).label("last_started"),
-        )
-        .where(is_running | finished_lately)
-        .group_by(Video.owner_id)
-        .subquery()
-    )
-
-
-def fairest(policy: SchedulingPolicy, now: datetime, limit: int = 1) -> Select[int]:
-    """The next claimable job ids, best first, locked (SKIP LOCKED where the database has it)."""
-    served = _served_owners(now)
-    running = func.coalesce(served.c.running, 0)
+def promote(session: Session, policy: SchedulingPolicy, now: datetime) -> int:
+    """Move queued jobs that waited past LANE_PROMOTE_SECONDS to lane 0 (their owner's head
+    follows, by trigger). An index probe when there is nothing to move (ix_video_queue_promote);
+    SKIP LOCKED, so concurrent pickers share the work instead of waiting for each other."""
     promoted = now - timedelta(seconds=policy.lane_promote_seconds)
-    lane = case((Video.uploaded_at < promoted, SHORT), else_=Video.priority)
-    query = (
+    due = (
         select(Video.id)
-        .outerjoin(served, served.c.owner_id == Video.owner_id)
-        .where(claimable(now))
-        .order_by(running, lane, served.c.last_started.nulls_first(), Video.uploaded_at, Video.id)
-        .limit(limit)
-        .with_for_update(of=Video, skip_locked=True)
+        .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
+        .where(Video.uploaded_at < promoted)
+        .order_by(Video.uploaded_at)
+        .limit(PROMOTE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if ids:
+        session.execute(update(Video).where(Video.id.in_(ids)).values(priority=SHORT))
+    return len(ids)
+
+
+def fairest(policy: SchedulingPolicy) -> Select[tuple[int | None]]:
+    """The fairest queued job's id: the head of the first owner in ix_owner_queue_pick."""
+    query = (
+        select(OwnerQueue.head_id)
+        .where(OwnerQueue.queued > 0)
+        .order_by(
+            OwnerQueue.running,
+            OwnerQueue.head_lane,
+            OwnerQueue.last_started.asc().nulls_first(),
+            OwnerQueue.head_at,
+            OwnerQueue.head_id,
+        )
+        .limit(1)
     )
     if policy.max_active_per_user:
-        query = query.where(running < policy.max_active_per_user)
+        query = query.where(OwnerQueue.running < policy.max_active_per_user)
     return query

@@ -6,15 +6,15 @@ deleted, lease taken over) can never overwrite anything."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs.events import EventSink, event_now, no_sink
-from core.jobs.scheduling import SchedulingPolicy, claimable, fairest
+from core.jobs.scheduling import SchedulingPolicy, claimable, fairest, promote
 from core.models import Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
@@ -24,22 +24,33 @@ CLAIM_LOCK_WAIT_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
+class ClaimLockTimeout(Exception):
+    """The fair-claim lock was not had within CLAIM_LOCK_WAIT_SECONDS."""
+
+
 def _serialise_claims(session: Session) -> None:
-    """One fair pick at a time (held until this claim's commit, a few milliseconds): a pick
-    counts running jobs, and a concurrent pick's claim is invisible until it commits. Bounded:
-    if the lock is not had within CLAIM_LOCK_WAIT_SECONDS (a holder frozen mid-claim), the
-    pick goes ahead without it — fairness for that one pick, never progress, is what a stuck
-    holder can cost. Not on SQLite (one machine, the embedded default): a race there can cost
-    one pick its fairness, never correctness — the compare-and-set still claims each job once."""
+    """One fair pick at a time (held until this claim's commit: one statement and the commit).
+    A pick reads running counts, and a concurrent pick's claim is invisible until it commits.
+    The wait is Postgres's own lock queue (no polling), bounded by lock_timeout: a holder
+    frozen mid-claim raises ClaimLockTimeout after CLAIM_LOCK_WAIT_SECONDS, and that one pick
+    goes ahead without the lock (counted: JobStore.unfair_picks). The timeout is set for the
+    lock alone and reset in the same statement. Not on SQLite (one machine, the embedded
+    default): a race there can cost one pick its fairness, never correctness."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    deadline = time.monotonic() + CLAIM_LOCK_WAIT_SECONDS
-    while not session.scalar(select(func.pg_try_advisory_xact_lock(CLAIM_LOCK_KEY))):
-        if time.monotonic() >= deadline:
-            log.warning("fair-claim lock not had in %.0f s; picking without it",
-                        CLAIM_LOCK_WAIT_SECONDS)  # fmt: skip
-            return
-        time.sleep(0.005)
+    wait = f"{int(CLAIM_LOCK_WAIT_SECONDS * 1000)}ms"
+    try:
+        session.execute(
+            select(
+                func.set_config("lock_timeout", wait, True),
+                func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
+                func.set_config("lock_timeout", "0", True),
+            )
+        )
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise ClaimLockTimeout from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,24 @@ class JobStore:
         self.policy = policy or SchedulingPolicy(fair=False)
         self.notify = notify  # told of every committed change (core/jobs/events.py)
         self.outbox = outbox  # webhook deliveries, written with a terminal state
+        self.unfair_picks = 0  # fair picks made without the lock (a frozen holder); a metric
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
         job instead (core/jobs/scheduling.py). Each claim is one compare-and-set:
         queued (or processing with an expired lease) → processing."""
+        if self.policy.fair:
+            with self.sessions.begin() as session:
+                promote(session, self.policy, utcnow())
+        try:
+            return self._claim(video_id, token, serialise=True)
+        except ClaimLockTimeout:
+            self.unfair_picks += 1
+            log.warning("fair-claim lock not had in %.0f s; picking without it",
+                        CLAIM_LOCK_WAIT_SECONDS)  # fmt: skip
+            return self._claim(video_id, token, serialise=False)
+
+    def _claim(self, video_id: int, token: str, serialise: bool) -> Claim | ClaimRefused:
         now = utcnow()
         with self.sessions.begin() as session:
             current = session.execute(
@@ -89,15 +113,14 @@ class JobStore:
             claim = None
             if not self.policy.fair or abandoned:
                 claim = self._compare_and_set(session, video_id, token, now)
-            else:
-                _serialise_claims(session)
+            else:  # any live message picks: messages and claimable jobs stay in step
+                if serialise:
+                    _serialise_claims(session)
                 now = utcnow()  # the lock may have been waited for: lease and start from now
-                for _ in range(3):  # a row can be claimed between the pick and the update
-                    target = session.scalar(fairest(self.policy, now))
-                    if target is None:
-                        break
-                    claim = self._compare_and_set(session, target, token, now)
-                    if claim is not None:
+                for _ in range(3):  # a head can be deleted between the pick and the update
+                    pick = fairest(self.policy).scalar_subquery()
+                    claim = self._compare_and_set(session, pick, token, now)
+                    if claim is not None or not self._any_claimable(session):
                         break
         if claim is not None:  # committed: tell the live streams
             self.notify(event_now(claim.video_id, VideoStatus.processing, 0, claim.previous_error))
@@ -108,8 +131,11 @@ class JobStore:
             return ClaimRefused("capped")
         return ClaimRefused("finished")
 
+    def _any_claimable(self, session: Session) -> bool:
+        return session.scalar(fairest(self.policy)) is not None
+
     def _compare_and_set(
-        self, session: Session, video_id: int, token: str, now: datetime
+        self, session: Session, video_id: int | ScalarSelect[int], token: str, now: datetime
     ) -> Claim | None:
         row = session.execute(
             update(Video)
@@ -122,11 +148,11 @@ class JobStore:
                 started_at=now,
                 progress=0,
             )
-            .returning(Video.attempts, Video.original_key, Video.error)
+            .returning(Video.id, Video.attempts, Video.original_key, Video.error)
         ).one_or_none()
         if row is None:
             return None
-        return Claim(video_id, token, row.attempts, row.original_key, row.error)
+        return Claim(row.id, token, row.attempts, row.original_key, row.error)
 
     def _fenced(self, claim: Claim, **values: object) -> bool:
         deliveries: list[str] = []

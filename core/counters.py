@@ -1,0 +1,251 @@
+"""Counters the database keeps itself, so that no hot path counts a table.
+
+Row triggers on `video`, `vote`, `user` and `owner_queue` keep, in the same transaction as the
+change (so they are exact through every path: the API, the worker, the reconciler, an ON DELETE
+CASCADE of a user, a hand-written UPDATE):
+
+- `owner_queue`, one row per owner: `queued` and `running` (status processing) counts, when the
+  owner was last served, and the owner's *head* — its best queued job by (lane, upload time,
+  id). The fair claim walks one index of this table (core/jobs/scheduling.py).
+- `round_count`: how many queued jobs sit in each fair *round* (an owner with R running and Q
+  queued has one job in each round R+1 … R+Q), so a queue position is a sum over rounds ahead
+  (core/jobs/eta.py), not a count of the queue.
+- `tally`: fleet-wide counts (`queued`, `processing`, `published` videos, `ranked` users: users
+  with a published video), for /metrics, upload admission and X-Total-Count.
+- `video.votes`, `user.votes_received` (votes on their published videos) and
+  `user.published_videos`: the rankings and the public list read them instead of joining votes.
+
+Hot counters are sharded (`tally` and `round_count` carry a `shard`: the backend's pid modulo a
+small number on Postgres, 0 on SQLite) so concurrent transactions rarely wait for one row; a
+reader sums the shards. A shard on its own may go negative; the sum is exact.
+
+Every trigger is written once as a list of plain statements that both Postgres (inside a
+PL/pgSQL function) and SQLite (inside CREATE TRIGGER … BEGIN … END) accept.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+TALLY_SHARDS = 16
+ROUND_SHARDS = 4
+TALLY_NAMES = ("queued", "processing", "published", "ranked")
+
+
+def _shard(dialect: str, shards: int) -> str:
+    return f"mod(pg_backend_pid(), {shards})" if dialect == "postgresql" else "0"
+
+
+def _tally(dialect: str, name: str, delta: str, cond: str) -> str:
+    shard = _shard(dialect, TALLY_SHARDS)
+    return f"UPDATE tally SET value = value + ({delta}) WHERE name = {name} AND shard = {shard} AND {cond}"
+
+
+def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
+    """Add `delta` to the round `round_expr` (owner_queue columns of r's owner) when `cond`."""
+    shard = _shard(dialect, ROUND_SHARDS)
+    return (
+        f"INSERT INTO round_count (round, shard, jobs) SELECT {round_expr}, {shard}, {delta} "
+        f"FROM owner_queue WHERE owner_id = {r}.owner_id AND {cond} "
+        "ON CONFLICT (round, shard) DO UPDATE SET jobs = round_count.jobs + excluded.jobs"
+    )
+
+
+def _add(dialect: str, r: str) -> list[str]:
+    """Count row `r` (NEW) in: its owner's queue, the rounds, the tallies, the rankings."""
+    queued, processing = f"{r}.status = 'queued'", f"{r}.status = 'processing'"
+    last = f"CASE WHEN last_started IS NULL OR last_started < {r}.started_at THEN {r}.started_at ELSE last_started END"  # fmt: skip
+    return [
+        "INSERT INTO owner_queue (owner_id, queued, running) "
+        f"SELECT {r}.owner_id, 0, 0 WHERE {r}.status IN ('queued', 'processing') "
+        "ON CONFLICT (owner_id) DO NOTHING",
+        _round(dialect, r, "running + queued + 1", 1, queued),
+        f"UPDATE owner_queue SET queued = queued + 1 WHERE owner_id = {r}.owner_id AND {queued}",
+        _round(dialect, r, "running + 1", -1, f"queued > 0 AND {processing}"),
+        _round(dialect, r, "running + queued + 1", 1, f"queued > 0 AND {processing}"),
+        f"UPDATE owner_queue SET running = running + 1, last_started = {last} "
+        f"WHERE owner_id = {r}.owner_id AND {processing}",
+        _tally(dialect, f"{r}.status", "1", "1 = 1"),
+        _tally(dialect, "'ranked'", "1", f"{r}.published AND EXISTS (SELECT 1 FROM \"user\" "
+               f"WHERE id = {r}.owner_id AND published_videos = 0)"),  # fmt: skip
+        f'UPDATE "user" SET published_videos = published_videos + 1, '
+        f"votes_received = votes_received + {r}.votes WHERE id = {r}.owner_id AND {r}.published",
+        _tally(dialect, "'published'", "1", f"{r}.published"),
+    ]
+
+
+def _remove(dialect: str, r: str) -> list[str]:
+    """Count row `r` (OLD) out: the inverse of _add."""
+    queued, processing = f"{r}.status = 'queued'", f"{r}.status = 'processing'"
+    return [
+        _round(dialect, r, "running + queued", -1, f"queued > 0 AND {queued}"),
+        f"UPDATE owner_queue SET queued = queued - 1 WHERE owner_id = {r}.owner_id AND {queued}",
+        _round(dialect, r, "running", 1, f"queued > 0 AND running > 0 AND {processing}"),
+        _round(dialect, r, "running + queued", -1, f"queued > 0 AND running > 0 AND {processing}"),
+        f"UPDATE owner_queue SET running = running - 1 "
+        f"WHERE owner_id = {r}.owner_id AND {processing}",
+        _tally(dialect, f"{r}.status", "-1", "1 = 1"),
+        f'UPDATE "user" SET published_videos = published_videos - 1, '
+        f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {r}.published",
+        _tally(dialect, "'ranked'", "-1", f"{r}.published AND EXISTS (SELECT 1 FROM \"user\" "
+               f"WHERE id = {r}.owner_id AND published_videos = 0)"),  # fmt: skip
+        _tally(dialect, "'published'", "-1", f"{r}.published"),
+    ]
+
+
+def _head(r: str, where: str | None = None) -> str:
+    """Re-read the owner's best queued job (one probe of ix_video_queue_owner)."""
+    return (
+        "UPDATE owner_queue SET (head_id, head_lane, head_at) = (SELECT id, priority, "
+        f"uploaded_at FROM video WHERE video.owner_id = {r}.owner_id AND status = 'queued' "
+        f"ORDER BY priority, uploaded_at, id LIMIT 1) WHERE {where or f'owner_id = {r}.owner_id'}"
+    )
+
+
+# A video change matters to the counters only through these columns.
+_VIDEO_COLUMNS = "status, priority, published, owner_id, uploaded_at, started_at"
+_VIDEO_CHANGED = (
+    "OLD.status <> NEW.status OR OLD.priority <> NEW.priority OR OLD.published <> NEW.published "
+    "OR OLD.owner_id <> NEW.owner_id OR OLD.uploaded_at <> NEW.uploaded_at "
+    "OR (NEW.status = 'processing' AND NEW.started_at IS NOT NULL)"
+)
+
+
+def _triggers(dialect: str) -> list[tuple[str, str, str, list[str]]]:
+    """(name, timing/event, table, body statements) of every counting trigger."""
+    vote_owner = "(SELECT owner_id FROM video WHERE id = {r}.video_id AND published)"
+    return [
+        ("rf_video_ins", "AFTER INSERT", "video", [*_add(dialect, "NEW"), _head("NEW")]),
+        ("rf_video_upd", f"AFTER UPDATE OF {_VIDEO_COLUMNS}", "video",
+         [*_remove(dialect, "OLD"), *_add(dialect, "NEW"), _head("OLD"), _head("NEW")]),
+        ("rf_video_del", "AFTER DELETE", "video", [*_remove(dialect, "OLD"), _head("OLD")]),
+        ("rf_vote_ins", "AFTER INSERT", "vote", [
+            "UPDATE video SET votes = votes + 1 WHERE id = NEW.video_id",
+            'UPDATE "user" SET votes_received = votes_received + 1 '
+            f"WHERE id = {vote_owner.format(r='NEW')}"]),
+        ("rf_vote_del", "AFTER DELETE", "vote", [
+            "UPDATE video SET votes = votes - 1 WHERE id = OLD.video_id",
+            'UPDATE "user" SET votes_received = votes_received - 1 '
+            f"WHERE id = {vote_owner.format(r='OLD')}"]),
+        ("rf_user_del", "AFTER DELETE", '"user"',
+         [_tally(dialect, "'ranked'", "-1", "OLD.published_videos > 0")]),
+        ("rf_owner_queue_del", "AFTER DELETE", "owner_queue", [
+            "UPDATE round_count SET jobs = jobs - 1 WHERE (round, shard) IN (SELECT round, "
+            "min(shard) FROM round_count WHERE round > OLD.running AND "
+            "round <= OLD.running + OLD.queued GROUP BY round)"]),
+    ]  # fmt: skip
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """CREATE statements for every counting trigger, for this dialect."""
+    statements = []
+    for name, event, table, body in _triggers(dialect):
+        when = f" WHEN ({_VIDEO_CHANGED})" if name == "rf_video_upd" else ""
+        if dialect == "postgresql":
+            joined = ";\n  ".join(body)
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n  {joined};\n  RETURN NULL;\nEND $$"
+            )
+            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW{when} "
+                f"EXECUTE FUNCTION {name}()"
+            )
+        else:
+            joined = ";\n  ".join(body)
+            statements.append(f"DROP TRIGGER IF EXISTS {name}")
+            statements.append(
+                f"CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW{when}\n"
+                f"BEGIN\n  {joined};\nEND"
+            )
+    return statements
+
+
+def drop(connection: Connection) -> None:
+    """Remove every counting trigger (the migration's downgrade)."""
+    dialect = connection.dialect.name
+    for name, _event, table, _body in _triggers(dialect):
+        if dialect == "postgresql":
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+        else:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def tally_rows(dialect: str) -> list[dict[str, object]]:
+    shards = TALLY_SHARDS if dialect == "postgresql" else 1
+    return [{"name": n, "shard": s, "value": 0} for n in TALLY_NAMES for s in range(shards)]
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers and the tally rows (idempotent). Called after create_all and by the
+    migration that introduced the counters."""
+    from sqlalchemy import text
+
+    dialect = connection.dialect.name
+    for statement in trigger_ddl(dialect):
+        connection.exec_driver_sql(statement)
+    conflict = "ON CONFLICT (name, shard) DO NOTHING"
+    for row in tally_rows(dialect):
+        connection.execute(
+            text(f"INSERT INTO tally (name, shard, value) VALUES (:name, :shard, :value) {conflict}"),
+            row,
+        )
+
+
+def _round_rows(dialect: str) -> str:
+    """(round, jobs) for every non-empty fair round, from owner_queue."""
+    if dialect == "postgresql":
+        return (
+            "SELECT g, count(*) FROM owner_queue, "
+            "generate_series(running + 1, running + queued) AS g GROUP BY g"
+        )
+    return (  # SQLite (the embedded default: small tables)
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r "
+        "WHERE n < (SELECT coalesce(max(running + queued), 0) FROM owner_queue)) "
+        "SELECT n, (SELECT count(*) FROM owner_queue WHERE running < n "
+        "AND running + queued >= n) AS jobs FROM r WHERE jobs > 0"
+    )
+
+
+def backfill(connection: Connection) -> None:
+    """Set every counter from the base tables (the migration that introduced them; a repair).
+    Run with writes to video, vote and user held off (the migration takes SHARE locks)."""
+    from sqlalchemy import text
+
+    dialect = connection.dialect.name
+    statements = [
+        "DELETE FROM owner_queue",
+        "DELETE FROM round_count",
+        "INSERT INTO owner_queue (owner_id, queued, running, last_started) SELECT owner_id, "
+        "sum(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'processing' THEN 1 ELSE 0 END), max(started_at) "
+        "FROM video GROUP BY owner_id",
+        _head("owner_queue", where="queued > 0"),
+        f"INSERT INTO round_count (round, shard, jobs) SELECT r.n, 0, r.jobs FROM "
+        f"({_round_rows(dialect)}) AS r (n, jobs)"
+        if dialect == "postgresql"
+        else f"INSERT INTO round_count (round, shard, jobs) SELECT n, 0, jobs FROM "
+        f"({_round_rows(dialect)})",
+        "UPDATE video SET votes = c.n FROM (SELECT video_id, count(*) AS n FROM vote "
+        "GROUP BY video_id) AS c WHERE video.id = c.video_id",
+        'UPDATE "user" SET published_videos = p.n, votes_received = p.v FROM (SELECT owner_id, '
+        "count(*) AS n, sum(votes) AS v FROM video WHERE published GROUP BY owner_id) AS p "
+        'WHERE "user".id = p.owner_id',
+        "DELETE FROM tally",
+    ]
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    install(connection)  # the triggers, and every tally row at 0
+    counts = {
+        "queued": "SELECT count(*) FROM video WHERE status = 'queued'",
+        "processing": "SELECT count(*) FROM video WHERE status = 'processing'",
+        "published": "SELECT count(*) FROM video WHERE published",
+        "ranked": 'SELECT count(*) FROM "user" WHERE published_videos > 0',
+    }
+    for name, query in counts.items():
+        connection.execute(
+            text(f"UPDATE tally SET value = ({query}) WHERE name = :name AND shard = 0"),
+            {"name": name},
+        )
