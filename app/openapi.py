@@ -35,6 +35,12 @@ _INT = {"type": "integer"}
 _STR = {"type": "string"}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": _INT}}
 TOTAL_COUNT = {"X-Total-Count": {"description": "Rows in the whole list", "schema": _INT}}
+NEXT_CURSOR_HEADER = {
+    "X-Next-Cursor": {
+        "description": "Pass as ?cursor= for the next page (absent on the last page)",
+        "schema": _STR,
+    }
+}
 LOCATION = {"Location": {"description": "Where to follow the job", "schema": _STR}}
 
 _WHY = {

@@ -1,7 +1,11 @@
-"""`?limit=&offset=` (or `?page=`) for every list, with the total in `X-Total-Count`."""
+"""`?limit=&offset=` (or `?page=`) for every list, with the total in `X-Total-Count`; the public
+lists also take `?cursor=` (keyset pages, X-Next-Cursor)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -57,3 +61,54 @@ RankingPageDep = Annotated[Page, Depends(page_params(10))]
 
 def set_total(response: Response, total: int) -> None:
     response.headers["X-Total-Count"] = str(total)
+
+
+# ---------------------------------------------------------------- keyset (cursor) pages
+# `?cursor=` (from the previous page's X-Next-Cursor header) seeks straight to the next page
+# through an index, however deep: an offset of 500,000 reads 500,000 rows, a cursor reads one
+# page. The cursor is opaque to clients: URL-safe base64 of the last row's sort key, its id
+# and its position. It takes precedence over offset/page.
+NEXT_CURSOR = "X-Next-Cursor"
+MAX_CURSOR = 200
+
+
+@dataclass(frozen=True)
+class After:
+    key: str | int  # the last row's sort value (an ISO time, or a vote count)
+    id: int
+    position: int  # rows before the next page
+
+
+def encode_cursor(after: After) -> str:
+    raw = json.dumps([after.key, after.id, after.position], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> After | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key, row_id, position = json.loads(raw)
+        if not isinstance(key, str | int) or isinstance(key, bool):
+            raise ValueError(key)
+        if not all(isinstance(n, int) and 0 <= n <= MAX_OFFSET for n in (row_id, position)):
+            raise ValueError(row_id)
+        return After(key, row_id, position)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this API gave out (use X-Next-Cursor)") from None
+
+
+CursorDep = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="the previous page's X-Next-Cursor: the next page by index seek",
+    ),
+]
+
+
+def set_next(response: Response, after: After | None) -> None:
+    if after is not None:
+        response.headers[NEXT_CURSOR] = encode_cursor(after)

@@ -26,6 +26,7 @@ PL/pgSQL function) and SQLite (inside CREATE TRIGGER … BEGIN … END) accept.
 from __future__ import annotations
 
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 TALLY_SHARDS = 16
 ROUND_SHARDS = 4
@@ -38,7 +39,10 @@ def _shard(dialect: str, shards: int) -> str:
 
 def _tally(dialect: str, name: str, delta: str, cond: str) -> str:
     shard = _shard(dialect, TALLY_SHARDS)
-    return f"UPDATE tally SET value = value + ({delta}) WHERE name = {name} AND shard = {shard} AND {cond}"
+    return (
+        f"UPDATE tally SET value = value + ({delta}) "
+        f"WHERE name = {name} AND shard = {shard} AND {cond}"
+    )
 
 
 def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
@@ -54,7 +58,10 @@ def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
 def _add(dialect: str, r: str) -> list[str]:
     """Count row `r` (NEW) in: its owner's queue, the rounds, the tallies, the rankings."""
     queued, processing = f"{r}.status = 'queued'", f"{r}.status = 'processing'"
-    last = f"CASE WHEN last_started IS NULL OR last_started < {r}.started_at THEN {r}.started_at ELSE last_started END"  # fmt: skip
+    last = (
+        f"CASE WHEN last_started IS NULL OR last_started < {r}.started_at "
+        f"THEN {r}.started_at ELSE last_started END"
+    )
     return [
         "INSERT INTO owner_queue (owner_id, queued, running) "
         f"SELECT {r}.owner_id, 0, 0 WHERE {r}.status IN ('queued', 'processing') "
@@ -66,8 +73,13 @@ def _add(dialect: str, r: str) -> list[str]:
         f"UPDATE owner_queue SET running = running + 1, last_started = {last} "
         f"WHERE owner_id = {r}.owner_id AND {processing}",
         _tally(dialect, f"{r}.status", "1", "1 = 1"),
-        _tally(dialect, "'ranked'", "1", f"{r}.published AND EXISTS (SELECT 1 FROM \"user\" "
-               f"WHERE id = {r}.owner_id AND published_videos = 0)"),  # fmt: skip
+        _tally(
+            dialect,
+            "'ranked'",
+            "1",
+            f'{r}.published AND EXISTS (SELECT 1 FROM "user" '
+            f"WHERE id = {r}.owner_id AND published_videos = 0)",
+        ),  # fmt: skip
         f'UPDATE "user" SET published_videos = published_videos + 1, '
         f"votes_received = votes_received + {r}.votes WHERE id = {r}.owner_id AND {r}.published",
         _tally(dialect, "'published'", "1", f"{r}.published"),
@@ -87,8 +99,13 @@ def _remove(dialect: str, r: str) -> list[str]:
         _tally(dialect, f"{r}.status", "-1", "1 = 1"),
         f'UPDATE "user" SET published_videos = published_videos - 1, '
         f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {r}.published",
-        _tally(dialect, "'ranked'", "-1", f"{r}.published AND EXISTS (SELECT 1 FROM \"user\" "
-               f"WHERE id = {r}.owner_id AND published_videos = 0)"),  # fmt: skip
+        _tally(
+            dialect,
+            "'ranked'",
+            "-1",
+            f'{r}.published AND EXISTS (SELECT 1 FROM "user" '
+            f"WHERE id = {r}.owner_id AND published_videos = 0)",
+        ),  # fmt: skip
         _tally(dialect, "'published'", "-1", f"{r}.published"),
     ]
 
@@ -186,12 +203,12 @@ def install(connection: Connection) -> None:
     dialect = connection.dialect.name
     for statement in trigger_ddl(dialect):
         connection.exec_driver_sql(statement)
-    conflict = "ON CONFLICT (name, shard) DO NOTHING"
+    insert = text(
+        "INSERT INTO tally (name, shard, value) VALUES (:name, :shard, :value) "
+        "ON CONFLICT (name, shard) DO NOTHING"
+    )
     for row in tally_rows(dialect):
-        connection.execute(
-            text(f"INSERT INTO tally (name, shard, value) VALUES (:name, :shard, :value) {conflict}"),
-            row,
-        )
+        connection.execute(insert, row)
 
 
 def _round_rows(dialect: str) -> str:
@@ -249,3 +266,16 @@ def backfill(connection: Connection) -> None:
             text(f"UPDATE tally SET value = ({query}) WHERE name = :name AND shard = 0"),
             {"name": name},
         )
+
+
+async def read_tallies(bind: AsyncSession | AsyncConnection, *names: str) -> dict[str, int]:
+    """The named fleet-wide counts: one read of at most TALLY_SHARDS rows per name."""
+    from sqlalchemy import func, select
+
+    from core.models import Tally
+
+    rows = await bind.execute(
+        select(Tally.name, func.sum(Tally.value)).where(Tally.name.in_(names)).group_by(Tally.name)
+    )
+    found = {name: int(total or 0) for name, total in rows}
+    return {name: found.get(name, 0) for name in names}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Connection,
     Boolean,
+    Connection,
     DateTime,
     Enum,
     Float,
@@ -60,7 +61,7 @@ class VideoStatus(enum.StrEnum):
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
-def _where(condition: str, sqlite: str | None = None) -> dict[str, object]:
+def _where(condition: str, sqlite: str | None = None) -> dict[str, Any]:
     """A partial index's predicate, written as the ORM renders it on each dialect (the planner
     uses the index only when the query's WHERE implies it)."""
     return {"postgresql_where": text(condition), "sqlite_where": text(sqlite or condition)}
@@ -75,8 +76,13 @@ class User(Base):
     __table_args__ = (
         # rankings: users with a published video, most votes first (core/counters.py keeps both)
         Index("ix_user_ranking", text("votes_received DESC"), "id", **_where(RANKED)),
-        Index("ix_user_city_ranking", func.lower(text("city")), text("votes_received DESC"),
-              "id", **_where(RANKED)),  # fmt: skip
+        Index(
+            "ix_user_city_ranking",
+            func.lower(text("city")),
+            text("votes_received DESC"),
+            "id",
+            **_where(RANKED),
+        ),  # fmt: skip
         NEVER_REUSE_IDS,
     )
 
@@ -99,7 +105,9 @@ class Video(Base):
         Index("ix_video_status_priority", "status", "priority", "uploaded_at"),
         Index("ix_video_status_processed_at", "status", "processed_at"),  # recent throughput
         # An owner's queued jobs in claim order: the head the fair claim takes (core/counters.py)
-        Index("ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **_where(QUEUED)),
+        Index(
+            "ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **_where(QUEUED)
+        ),  # fmt: skip
         Index("ix_video_queued_at", "uploaded_at", **_where(QUEUED)),  # backlog's oldest
         # lane promotion: queued jobs not yet in lane 0, oldest first
         Index("ix_video_queue_promote", "uploaded_at", **_where(f"{QUEUED} AND priority > 0")),
@@ -107,11 +115,18 @@ class Video(Base):
         Index("ix_video_queued_enqueued_at", "enqueued_at", **_where(QUEUED)),
         Index("ix_video_processing_lease", "lease_until", **_where("status = 'processing'")),
         # retention: processed originals not yet deleted
-        Index("ix_video_retention", "processed_at",
-              **_where("status = 'processed' AND original_purged_at IS NULL")),
+        Index(
+            "ix_video_retention",
+            "processed_at",
+            **_where("status = 'processed' AND original_purged_at IS NULL"),
+        ),
         # the public list, newest first (the ORM renders `published IS true` / `IS 1`)
-        Index("ix_video_public", text("published_at DESC"), text("id DESC"),
-              **_where("published IS true", "published IS 1")),
+        Index(
+            "ix_video_public",
+            text("published_at DESC"),
+            text("id DESC"),
+            **_where("published IS true", "published IS 1"),
+        ),
         NEVER_REUSE_IDS,
     )
 

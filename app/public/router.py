@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentUser, SessionDep
-from app.openapi import TOTAL_COUNT, errors, with_headers
-from app.pagination import PageDep, RankingPageDep, set_total
+from app.openapi import NEXT_CURSOR_HEADER, TOTAL_COUNT, errors, with_headers
+from app.pagination import CursorDep, PageDep, RankingPageDep, decode_cursor, set_next, set_total
 from app.params import NO_NUL, VideoId
 from app.public import service
 from app.public.schemas import PublicVideo, RankingEntry, VoteRegistered
@@ -19,13 +19,14 @@ router = APIRouter(prefix="/api/public", tags=["public"])
 @router.get(
     "/videos",
     response_model=list[PublicVideo],
-    responses={200: with_headers(None, TOTAL_COUNT), **errors(400)},
+    responses={200: with_headers(None, {**TOTAL_COUNT, **NEXT_CURSOR_HEADER}), **errors(400)},
 )
 async def public_videos(
-    session: SessionDep, page: PageDep, response: Response
+    session: SessionDep, page: PageDep, response: Response, cursor: CursorDep = None
 ) -> list[PublicVideo]:
-    videos, total = await service.list_public(session, page)
+    videos, total, following = await service.list_public(session, page, decode_cursor(cursor))
     set_total(response, total)
+    set_next(response, following)
     return videos
 
 
@@ -40,14 +41,17 @@ async def vote(video_id: VideoId, user: CurrentUser, session: SessionDep) -> Vot
 @router.get(
     "/rankings",
     response_model=list[RankingEntry],
-    responses={200: with_headers(None, TOTAL_COUNT), **errors(400)},
+    responses={200: with_headers(None, {**TOTAL_COUNT, **NEXT_CURSOR_HEADER}), **errors(400)},
 )
 async def rankings(
     session: SessionDep,
     page: RankingPageDep,
     response: Response,
     city: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    cursor: CursorDep = None,
 ) -> list[RankingEntry]:
-    entries, total = await service.rankings(session, page, city)
+    after = decode_cursor(cursor)
+    entries, total, following = await service.rankings(session, page, city, after)
     set_total(response, total)
+    set_next(response, following)
     return entries

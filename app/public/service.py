@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, NotFound
-from app.pagination import Page
+from app.pagination import After, Page
 from app.public.schemas import PublicVideo, RankingEntry
 from app.videos.schemas import file_url
 from app.videos.service import NOT_FOUND
-from core.models import User, Video, Vote
-
-_vote_count = (
-    select(func.count()).where(Vote.video_id == Video.id).correlate(Video).scalar_subquery()
-)
+from core.counters import read_tallies
+from core.models import User, Video, Vote, as_utc
 
 
-async def list_public(session: AsyncSession, page: Page) -> tuple[list[PublicVideo], int]:
-    total = await session.scalar(select(func.count()).where(Video.published.is_(True)))
-    rows = await session.execute(
-        select(Video, User, _vote_count.label("votes"))
+async def list_public(
+    session: AsyncSession, page: Page, after: After | None = None
+) -> tuple[list[PublicVideo], int, After | None]:
+    """Newest published first: a walk of ix_video_public (offset pages skip index entries;
+    cursor pages seek). Votes come from video.votes, kept by trigger (core/counters.py)."""
+    total = (await read_tallies(session, "published"))["published"]
+    query = (
+        select(Video, User)
         .join(User, User.id == Video.owner_id)
         .where(Video.published.is_(True))
         .order_by(Video.published_at.desc(), Video.id.desc())
         .limit(page.limit)
-        .offset(page.offset)
     )
+    if after is None:
+        query = query.offset(page.offset)
+    else:
+        at = _published_at(after.key)
+        query = query.where(
+            Video.published_at <= at, (Video.published_at < at) | (Video.id < after.id)
+        )
+    rows = (await session.execute(query)).all()
+    first = (after.position if after is not None else page.offset) + 1
     videos = [
         PublicVideo(
             video_id=video.id,
@@ -39,11 +50,23 @@ async def list_public(session: AsyncSession, page: Page) -> tuple[list[PublicVid
             thumbnail_url=file_url(video.id, "thumbnail"),
             owner_name=f"{user.first_name} {user.last_name}",
             owner_city=user.city,
-            votes=votes,
+            votes=video.votes,
         )
-        for video, user, votes in rows
+        for video, user in rows
     ]
-    return videos, total or 0
+    following = None
+    if len(rows) == page.limit:
+        last = rows[-1][0]
+        key = as_utc(last.published_at).isoformat() if last.published_at else ""
+        following = After(key, last.id, first - 1 + len(rows))
+    return videos, total, following
+
+
+def _published_at(key: str | int) -> datetime:
+    try:
+        return datetime.fromisoformat(str(key))
+    except ValueError:
+        raise BadRequest("cursor is not one this API gave out (use X-Next-Cursor)") from None
 
 
 async def vote(session: AsyncSession, voter: User, video_id: int) -> None:
@@ -68,28 +91,39 @@ async def vote(session: AsyncSession, voter: User, video_id: int) -> None:
 
 
 async def rankings(
-    session: AsyncSession, page: Page, city: str | None
-) -> tuple[list[RankingEntry], int]:
-    votes = func.count(Vote.id)
-    query = (
-        select(User.id, User.first_name, User.last_name, User.city, votes.label("votes"))
-        .join(Video, (Video.owner_id == User.id) & Video.published.is_(True))
-        .outerjoin(Vote, Vote.video_id == Video.id)
-        .group_by(User.id, User.first_name, User.last_name, User.city)
-    )
+    session: AsyncSession, page: Page, city: str | None, after: After | None = None
+) -> tuple[list[RankingEntry], int, After | None]:
+    """Players by the votes on their published videos (user.votes_received, kept by trigger):
+    a walk of ix_user_ranking, or of ix_user_city_ranking for one city (case-insensitive)."""
+    query = select(User.id, User.first_name, User.last_name, User.city, User.votes_received)
+    query = query.where(User.published_videos > 0)
     if city:
         query = query.where(func.lower(User.city) == city.strip().lower())
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.execute(
-        query.order_by(votes.desc(), User.id.asc()).limit(page.limit).offset(page.offset)
-    )
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    else:
+        total = (await read_tallies(session, "ranked"))["ranked"]
+    query = query.order_by(User.votes_received.desc(), User.id.asc()).limit(page.limit)
+    if after is None:
+        query = query.offset(page.offset)
+    else:
+        if not isinstance(after.key, int):
+            raise BadRequest("cursor is not one this API gave out (use X-Next-Cursor)")
+        query = query.where(
+            User.votes_received <= after.key,
+            (User.votes_received < after.key) | (User.id > after.id),
+        )
+    rows = (await session.execute(query)).all()
+    start = after.position if after is not None else page.offset
     entries = [
         RankingEntry(
-            position=page.offset + index + 1,
+            position=start + index + 1,
             username=f"{first} {last}",
             city=user_city,
             votes=count,
         )
         for index, (_id, first, last, user_city, count) in enumerate(rows)
     ]
-    return entries, total or 0
+    following = None
+    if len(rows) == page.limit:
+        following = After(int(rows[-1].votes_received), int(rows[-1].id), start + len(rows))
+    return entries, total or 0, following

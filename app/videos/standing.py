@@ -1,8 +1,8 @@
 """A job's standing for its owner: `queue_position` and `eta_seconds` (core/jobs/eta.py).
 
 The fleet's figures (recent throughput, the jobs running now) are read at most once per
-FLEET_CACHE_SECONDS per process; the positions of the videos asked about are one window query
-over the queued rows. Nothing here scans the whole table."""
+FLEET_CACHE_SECONDS per process; the positions of the videos asked about cost what
+core/jobs/eta.py says (bounded, whatever the queue's length). Nothing here scans a table."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.jobs.eta import Fleet, eta_seconds, queue_positions, read_fleet
+from core.jobs.eta import Fleet, StartTimes, eta_seconds, queue_positions, read_fleet
 from core.jobs.scheduling import SchedulingPolicy
 from core.models import Video, VideoStatus, utcnow
 from core.settings import Settings
@@ -53,7 +53,7 @@ class Forecaster:
         queued = [v.id for v in live if v.status == VideoStatus.queued]
         positions = await queue_positions(session, self.policy, now, queued)
         fleet = await self.fleet(session)
-        starts = fleet.start_times(max(positions.values(), default=0))
+        starts = None if fleet.job_seconds is None else StartTimes(fleet)
         result = {v.id: Standing() for v in videos}
         for v in live:
             position = positions.get(v.id)

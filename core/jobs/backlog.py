@@ -1,14 +1,15 @@
-"""The job backlog read from the jobs table (never the broker): admission control and the
-autoscaling metrics both use this one query."""
+"""The job backlog read from the database (never the broker): admission control and the
+autoscaling metrics both use it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.counters import read_tallies
 from core.models import Video, VideoStatus, as_utc, utcnow
 
 
@@ -24,18 +25,16 @@ def _age(oldest: datetime | None) -> float:
 
 
 async def read_backlog(bind: AsyncEngine | AsyncConnection) -> Backlog:
-    """Two small indexed queries, on a connection of its own (or the one given)."""
+    """The tallies the database keeps (core/counters.py) and one probe of ix_video_queued_at:
+    constant time, whatever the queue's length. On a connection of its own (or the one given)."""
     if isinstance(bind, AsyncEngine):
         async with bind.connect() as conn:
             return await read_backlog(conn)
-    queued, oldest = (
-        await bind.execute(
-            select(func.count(), func.min(Video.uploaded_at)).where(
-                Video.status == VideoStatus.queued
-            )
-        )
-    ).one()
-    processing = await bind.scalar(
-        select(func.count()).where(Video.status == VideoStatus.processing)
+    counts = await read_tallies(bind, "queued", "processing")
+    oldest = await bind.scalar(
+        select(Video.uploaded_at)
+        .where(Video.status == VideoStatus.queued)
+        .order_by(Video.uploaded_at)
+        .limit(1)
     )
-    return Backlog(int(queued), int(processing or 0), _age(oldest))
+    return Backlog(counts["queued"], counts["processing"], _age(oldest))

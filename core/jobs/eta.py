@@ -6,8 +6,16 @@ first, so a queued job's *round* is its rank among its owner's queued jobs (by l
 time) plus the owner's jobs running now; jobs are taken by round, then lane, upload time, id.
 (Within a round and lane the workers take the owner served longest ago first; upload order
 stands in for that here, so two owners' jobs of one round can swap places.)
-Under SCHEDULER=fifo each message runs its own job: by enqueued_at. One window query over the
-queued rows (the status index), never a scan of the whole table.
+
+Its cost does not grow with the queue:
+- up to POSITION_EXACT_MAX queued jobs (the `queued` tally), one window query ranks them all —
+  exact, and bounded by that constant;
+- past it, the position is *estimated*: the jobs in every earlier round (a sum over the
+  `round_count` rows the database keeps, core/counters.py) plus half of the jobs sharing the
+  job's own round. The error is at most half of that round's jobs (`round_error`), and the rank
+  within the owner's queue is an index count over that owner's jobs alone.
+Under SCHEDULER=fifo each message runs its own job, by enqueued_at: the count of queued jobs
+enqueued before it (an index range, so O(position); fifo is the comparison mode).
 
 eta_seconds comes from the fleet's measured recent throughput: the mean processing time of the
 last RECENT_JOBS jobs and the jobs processing now (the live slots, each with its remaining time
@@ -19,22 +27,28 @@ nothing has been measured yet: no guess is shown as a figure.
 
 from __future__ import annotations
 
+import functools
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from core.counters import read_tallies
 from core.jobs.scheduling import SHORT, SchedulingPolicy, running_per_owner
-from core.models import Video, VideoStatus, as_utc
+from core.models import OwnerQueue, RoundCount, Video, VideoStatus, as_utc
 
 RECENT_JOBS = 20
 RECENT_WINDOW = timedelta(hours=6)
 MIN_PROGRESS_FOR_RATE = 3  # below this a progress rate alone is mostly start-up time
 TRUST_RATE_FROM_PERCENT = 25.0
+POSITION_EXACT_MAX = 10_000  # queued jobs up to which positions are ranked exactly
+RUNNING_SAMPLE = 500  # running jobs read for the ETA (the slot count comes from the tally)
+DEAL_EXACT_MAX = 10_000  # positions dealt to the slots one by one; beyond, in whole rounds
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,8 @@ class Running:
 @dataclass(frozen=True)
 class Fleet:
     job_seconds: float | None  # mean processing time of recent jobs; None: nothing measured
-    running: tuple[Running, ...]  # the busy slots now
+    running: tuple[Running, ...]  # the busy slots now (a sample of at most RUNNING_SAMPLE)
+    slots: int = 0  # how many slots are busy (0: as many as `running`)
 
     def remaining(self, job: Running) -> float | None:
         """The job's own progress rate, blended with the fleet's mean time early on: the first
@@ -62,19 +77,59 @@ class Fleet:
         return weight * by_rate + (1 - weight) * by_average
 
     def start_times(self, positions: int) -> list[float] | None:
-        """Seconds from now until the job at each position 1..`positions` starts (the jobs
-        ahead dealt to the slots as they free up); None when nothing has been measured."""
+        """Seconds from now until the job at each position 1..`positions` starts."""
         if self.job_seconds is None:
             return None
+        return [self.start_time(p) for p in range(1, positions + 1)]  # type: ignore[misc]
+
+    @functools.cached_property
+    def _free(self) -> list[float]:
+        """When each sampled busy slot frees up, soonest first."""
+        assert self.job_seconds is not None
         free = [self.remaining(r) for r in self.running]
-        slots = [f if f is not None else self.job_seconds for f in free] or [0.0]
+        return sorted(f if f is not None else self.job_seconds for f in free) or [0.0]
+
+    @functools.cached_property
+    def _dealt(self) -> list[float]:
+        """Start times of the first DEAL_EXACT_MAX positions: the jobs ahead dealt to the slots
+        as they free up (only when every busy slot is in the sample)."""
+        assert self.job_seconds is not None
+        slots = list(self._free)
         heapq.heapify(slots)
         starts = []
-        for _ in range(positions):
+        for _ in range(min(DEAL_EXACT_MAX, 4 * len(slots))):
             start = heapq.heappop(slots)
             starts.append(start)
             heapq.heappush(slots, start + self.job_seconds)
         return starts
+
+    def start_time(self, position: int) -> float | None:
+        """Seconds from now until the job at `position` starts; None when nothing is measured.
+        Exact (dealt one by one) near the front when every busy slot was sampled; beyond, in
+        whole rounds: the slot that frees up i-th (of n) takes positions i, i + n, i + 2n, …"""
+        if self.job_seconds is None:
+            return None
+        if self.slots <= len(self.running) and position <= len(self._dealt):
+            return self._dealt[position - 1]
+        free = self._free
+        n = max(self.slots, len(free))
+        rounds, index = divmod(position - 1, n)
+        return free[index * len(free) // n] + rounds * self.job_seconds
+
+
+class StartTimes(Sequence[float]):
+    """Start times by position (0-based), worked out only for the positions asked for."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+
+    def __len__(self) -> int:
+        return 2**31 - 1
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        start = self.fleet.start_time(index + 1)
+        assert start is not None
+        return start
 
 
 def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int, int]]:
@@ -108,14 +163,82 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
 async def queue_positions(
     session: AsyncSession, policy: SchedulingPolicy, now: datetime, ids: Iterable[int]
 ) -> dict[int, int]:
+    """Each queued job's place in line (others are left out); see the module docstring."""
     wanted = set(ids)
     if not wanted:
         return {}
-    ranked = positions_query(policy, now).subquery()
-    rows = await session.execute(
-        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted))
+    if not policy.fair:
+        return await _fifo_positions(session, wanted)
+    queued = (await read_tallies(session, "queued"))["queued"]
+    if queued <= POSITION_EXACT_MAX:
+        ranked = positions_query(policy, now).subquery()
+        rows = await session.execute(
+            select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted))
+        )
+        return {int(r.id): int(r.position) for r in rows}
+    return {v: e.position for v, e in (await estimate_positions(session, wanted)).items()}
+
+
+async def _fifo_positions(session: AsyncSession, ids: set[int]) -> dict[int, int]:
+    ahead = aliased(Video)
+    before = (
+        select(func.count())
+        .where(ahead.status == VideoStatus.queued)
+        .where(tuple_(ahead.enqueued_at, ahead.id) < tuple_(Video.enqueued_at, Video.id))
+        .correlate(Video)
+        .scalar_subquery()
     )
-    return {int(r.id): int(r.position) for r in rows}
+    rows = await session.execute(
+        select(Video.id, before).where(Video.id.in_(ids), Video.status == VideoStatus.queued)
+    )
+    return {int(i): int(n) + 1 for i, n in rows}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    position: int
+    round_error: int  # the true position is within ± this (half the jobs of its round)
+
+
+async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, Estimate]:
+    """Positions from the round counts: O(rounds ahead + the owner's own queue), never the
+    whole queue (core/counters.py keeps round_count and owner_queue)."""
+    mine = aliased(Video)
+    rank = (
+        select(func.count())
+        .where(mine.owner_id == Video.owner_id, mine.status == VideoStatus.queued)
+        .where(
+            tuple_(mine.priority, mine.uploaded_at, mine.id)
+            < tuple_(Video.priority, Video.uploaded_at, Video.id)
+        )
+        .correlate(Video)
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(Video.id, OwnerQueue.running + rank + 1)
+            .join(OwnerQueue, OwnerQueue.owner_id == Video.owner_id)
+            .where(Video.id.in_(ids), Video.status == VideoStatus.queued)
+        )
+    ).all()
+    if not rows:
+        return {}
+    last = max(int(r) for _, r in rows)
+    per_round = dict(
+        (
+            await session.execute(
+                select(RoundCount.round, func.sum(RoundCount.jobs))
+                .where(RoundCount.round <= last)
+                .group_by(RoundCount.round)
+            )
+        ).all()
+    )
+    estimates = {}
+    for video_id, job_round in rows:
+        ahead = sum(int(n) for r, n in per_round.items() if r < job_round)
+        sharing = max(int(per_round.get(job_round, 1)), 1)
+        estimates[int(video_id)] = Estimate(ahead + 1 + (sharing - 1) // 2, sharing // 2)
+    return estimates
 
 
 async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:
@@ -134,11 +257,12 @@ async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:
     durations = [(as_utc(r.processed_at) - as_utc(r.started_at)).total_seconds() for r in recent]
     running = (
         await session.execute(
-            select(Video.started_at, Video.progress).where(
-                Video.status == VideoStatus.processing, Video.lease_until >= now
-            )
+            select(Video.started_at, Video.progress)
+            .where(Video.status == VideoStatus.processing, Video.lease_until >= now)
+            .limit(RUNNING_SAMPLE)
         )
     ).all()
+    slots = (await read_tallies(session, "processing"))["processing"]
     return Fleet(
         sum(durations) / len(durations) if durations else None,
         tuple(
@@ -146,12 +270,13 @@ async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:
             for r in running
             if r.started_at is not None
         ),
+        slots if len(running) >= RUNNING_SAMPLE else 0,
     )
 
 
 def eta_seconds(
     fleet: Fleet, status: VideoStatus, progress: int, started_at: datetime | None,
-    position: int | None, now: datetime, starts: list[float] | None,
+    position: int | None, now: datetime, starts: Sequence[float] | None,
 ) -> int | None:  # fmt: skip
     """Seconds until processed; `starts` = fleet.start_times(≥ position)."""
     if status == VideoStatus.processing and started_at is not None:

@@ -29,7 +29,7 @@ def purge_expired_originals(
             Video.processed_at < now - timedelta(seconds=retention_seconds),
             Video.original_purged_at.is_(None),
         )
-        .order_by(Video.id)
+        .order_by(Video.processed_at)  # ix_video_retention: nothing due is one index probe
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -29,6 +29,7 @@ job is gone is dropped — so messages and claimable jobs stay in step (docs/arc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, Subquery, func, select, update
@@ -100,7 +101,7 @@ def promote(session: Session, policy: SchedulingPolicy, now: datetime) -> int:
     return len(ids)
 
 
-def fairest(policy: SchedulingPolicy) -> Select[tuple[int | None]]:
+def fairest(policy: SchedulingPolicy) -> Select[Any]:
     """The fairest queued job's id: the head of the first owner in ix_owner_queue_pick."""
     query = (
         select(OwnerQueue.head_id)

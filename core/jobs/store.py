@@ -224,20 +224,22 @@ class JobStore:
         lease ran out (the worker died). SKIP LOCKED lets several reconcilers run at once."""
         now = utcnow()
         with self.sessions.begin() as session:
-            lost = (Video.status == VideoStatus.queued) & (Video.enqueued_at < resend_before)
-            abandoned = (
-                (Video.status == VideoStatus.processing)
-                & (Video.lease_until < now)
-                & (Video.enqueued_at < now - self.lease)  # at most one re-send per lease period
-            )
-            stale = (
+            lost = (  # ix_video_queued_enqueued_at: nothing to do costs one index probe
                 select(Video.id)
-                .where(lost | abandoned)
-                .order_by(Video.id)
+                .where(Video.status == VideoStatus.queued, Video.enqueued_at < resend_before)
+                .order_by(Video.enqueued_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            ids = list(session.scalars(stale))
+            abandoned = (  # ix_video_processing_lease
+                select(Video.id)
+                .where(Video.status == VideoStatus.processing, Video.lease_until < now)
+                .where(Video.enqueued_at < now - self.lease)  # one re-send per lease period
+                .order_by(Video.lease_until)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(lost)) + list(session.scalars(abandoned))
             if not ids:
                 return []
             rows = session.execute(

@@ -54,8 +54,11 @@ def upgrade() -> None:
     if dialect == "postgresql":
         with op.get_context().autocommit_block():
             for index in indexes:
-                op.execute(sa.schema.CreateIndex(index).compile(dialect=bind.dialect).string
-                           .replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY IF NOT EXISTS", 1))
+                op.execute(
+                    sa.schema.CreateIndex(index)
+                    .compile(dialect=bind.dialect)
+                    .string.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY IF NOT EXISTS", 1)
+                )
         op.execute('LOCK TABLE video, vote, "user" IN SHARE MODE')
     else:
         for index in indexes:
@@ -63,7 +66,7 @@ def upgrade() -> None:
     backfill(bind)
 
 
-def _indexes_for(dialect: str) -> list[sa.Index]:
+def _indexes_for(_dialect: str) -> list[sa.Index]:
     return [
         index
         for table, names in NEW_INDEXES.items()
@@ -77,8 +80,9 @@ def downgrade() -> None:
     from core.counters import drop
 
     drop(bind)
-    for index in _indexes_for(bind.dialect.name):
-        op.drop_index(index.name, table_name=index.table.name)
+    for table, names in NEW_INDEXES.items():
+        for name in names:
+            op.drop_index(name, table_name=table)
     for name in reversed(NEW_TABLES):
         op.drop_table(name)
     with op.batch_alter_table("user") as batch:
