@@ -1,0 +1,214 @@
+"""The scale stage (`python -m bench --stages scale`): does any hot path's cost grow with the
+data? Each size (bench/scale_seed.py, L1 → L4) is seeded into a fresh database on a throwaway
+Postgres, migrated to the counters (the backfill timed), then timed through the project's own
+functions and routes — never hand-written SQL: the fair claim, the fleet's claims per second with
+N concurrent claimers, the FIFO claim, GET /api/videos/{id} and /api/videos, rankings, the
+public list, the backlog, one reconciler round and one live-event refresh round. At the largest
+size, every query those run is EXPLAINed (ANALYZE, BUFFERS) into results.json.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from bench.scale_plans import PlanRecorder
+from bench.scale_routes import RouteTimer
+from bench.scale_seed import LEVELS, Level, seed
+from core.jobs.scheduling import SchedulingPolicy
+from core.jobs.store import Claim, JobStore
+from devstack.servers import REPO, VENV_BIN, Postgres, create_database
+
+FLEET_SIZES = (1, 8, 32)
+PROMOTE_SECONDS = 300.0
+
+
+def timed(fn: Callable[[], Any], samples: int) -> dict[str, float]:
+    """Median and p95 in ms of `samples` calls (after one warm-up call)."""
+    fn()
+    spent = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        fn()
+        spent.append((time.perf_counter() - began) * 1000)
+    spent.sort()
+    return {
+        "median_ms": round(statistics.median(spent), 3),
+        "p95_ms": round(spent[min(len(spent) - 1, int(len(spent) * 0.95))], 3),
+        "samples": samples,
+    }
+
+
+def _migrate(url: str, revision: str) -> float:
+    began = time.perf_counter()
+    env = dict(os.environ, DATABASE_URL=url, ENVIRONMENT="dev")
+    subprocess.run([str(VENV_BIN / "alembic"), "upgrade", revision], cwd=REPO, env=env,
+                   check=True, capture_output=True, timeout=3600)  # fmt: skip
+    return time.perf_counter() - began
+
+
+def _queued_ids(engine: Engine, count: int, big_user: bool = False) -> list[int]:
+    owner = "owner_id = 1" if big_user else "owner_id <> 1"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT id FROM video WHERE status = 'queued' AND {owner} "
+                 "ORDER BY md5(id::text) LIMIT :n"), {"n": count})  # fmt: skip
+        return [r for (r,) in rows]
+
+
+def _requeue(engine: Engine, prefix: str) -> None:
+    """Put back what a measurement claimed (the triggers keep every counter exact)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE video SET status = 'queued', claim_token = NULL, lease_until = NULL "
+                 "WHERE claim_token LIKE :p"), {"p": f"{prefix}%"})  # fmt: skip
+
+
+def fleet(engine: Engine, claimers: int, budget: int, seconds: float) -> dict[str, Any]:
+    """Fair claims per second with `claimers` threads claiming at once, each through its own
+    JobStore (as each worker slot has), until `budget` claims or `seconds` have passed."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    hints = _queued_ids(engine, max(budget, 1))
+    lock = threading.Lock()
+    done: list[float] = []
+    stores = [JobStore(sessions, 600, SchedulingPolicy(fair=True, lane_promote_seconds=PROMOTE_SECONDS))
+              for _ in range(claimers)]  # fmt: skip
+    deadline = time.monotonic() + seconds
+
+    def run(store: JobStore) -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if len(done) >= budget:
+                    return
+                hint = hints[len(done) % len(hints)]
+            began = time.perf_counter()
+            result = store.claim(hint, f"fleet-{uuid.uuid4()}")
+            with lock:
+                if isinstance(result, Claim):
+                    done.append((time.perf_counter() - began) * 1000)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    _requeue(engine, "fleet-")
+    done.sort()
+    return {
+        "claimers": claimers,
+        "claims": len(done),
+        "seconds": round(elapsed, 2),
+        "claims_per_second": round(len(done) / elapsed, 1),
+        "median_claim_ms": round(statistics.median(done), 2) if done else None,
+        "unfair_picks": sum(s.unfair_picks for s in stores),
+    }
+
+
+def _one_claim(store: JobStore, hints: list[int], prefix: str) -> Callable[[], Any]:
+    it = iter(hints * 4)
+    return lambda: store.claim(next(it), f"{prefix}{uuid.uuid4()}")
+
+
+def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: float,
+                  plans: bool) -> dict[str, Any]:  # fmt: skip
+    url = create_database(server.url())
+    began = time.perf_counter()
+    _migrate(url, "0007")
+    engine = create_engine(url.replace("+asyncpg", "+psycopg"), pool_size=40, max_overflow=10)
+    with engine.begin() as conn:
+        seed(conn, level, PROMOTE_SECONDS)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    seeded = time.perf_counter() - began
+    migration = _migrate(url, "head")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    print(f"  {level.name}: seeded in {seeded:.0f} s, migration 0008 in {migration:.1f} s",
+          flush=True)  # fmt: skip
+    recorder = PlanRecorder(engine) if plans else None
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    fair = JobStore(
+        sessions, 600, SchedulingPolicy(fair=True, lane_promote_seconds=PROMOTE_SECONDS)
+    )
+    fifo = JobStore(sessions, 600, SchedulingPolicy(fair=False))
+    hints = _queued_ids(engine, samples + 1)
+    timings: dict[str, Any] = {}
+
+    def record(name: str, fn: Callable[[], Any]) -> None:
+        timings[name] = timed(fn, samples)
+        if recorder is not None:
+            recorder.capture(name, fn)
+
+    record("fair claim", _one_claim(fair, hints, "one-"))
+    _requeue(engine, "one-")
+    record("FIFO claim", _one_claim(fifo, _queued_ids(engine, samples + 1), "one-"))
+    _requeue(engine, "one-")
+    with RouteTimer(url, engine) as routes:
+        for name, call in routes.calls(level).items():
+            record(name, call)
+    budget = min(level.queued // 2, 3000)
+    fleets = [fleet(engine, n, budget, fleet_seconds) for n in FLEET_SIZES]
+    result = {
+        "level": level.__dict__,
+        "seed_seconds": round(seeded, 1),
+        "migration_seconds": round(migration, 1),
+        "timings": timings,
+        "fleet": fleets,
+    }
+    if recorder is not None:
+        result["plans"] = recorder.plans
+        recorder.close()
+    engine.dispose()
+    return result
+
+
+def scale_stage(level_names: list[str], samples: int, fleet_seconds: float) -> dict[str, Any]:
+    server = Postgres()
+    server.start()
+    try:
+        _tune(server)
+        out: dict[str, Any] = {"levels": {}}
+        for name in level_names:
+            largest = name == level_names[-1]
+            out["levels"][name] = measure_level(server, LEVELS[name], samples, fleet_seconds,
+                                                plans=largest)  # fmt: skip
+        return out
+    finally:
+        server.stop()
+
+
+def _tune(server: Postgres) -> None:
+    """A warm cache, as the issue measured it: buffers sized for the largest seed."""
+    import psycopg
+
+    dsn = server.url().replace("postgresql+asyncpg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET shared_buffers = '4GB'")
+        conn.execute("ALTER SYSTEM SET work_mem = '16MB'")
+        conn.execute("ALTER SYSTEM SET maintenance_work_mem = '1GB'")
+        conn.execute("ALTER SYSTEM SET max_wal_size = '8GB'")
+    server.stop_server()
+    server.start_server()
+
+
+def main() -> None:  # python -m bench.scale L1 L2 (a quick look without the report)
+    import json
+    import sys
+
+    names = sys.argv[1:] or ["L1", "L2"]
+    print(json.dumps(scale_stage(names, 50, 2.0), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
