@@ -9,10 +9,10 @@ size, every query those run is EXPLAINed (ANALYZE, BUFFERS) into results.json.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import statistics
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -73,51 +73,66 @@ def _requeue(engine: Engine, prefix: str) -> None:
                  "WHERE claim_token LIKE :p"), {"p": f"{prefix}%"})  # fmt: skip
 
 
-def fleet(engine: Engine, claimers: int, budget: int, seconds: float) -> dict[str, Any]:
-    """Fair claims per second with `claimers` threads claiming at once, each through its own
-    JobStore (as each worker slot has), until `budget` claims or `seconds` have passed."""
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    hints = _queued_ids(engine, max(budget, 1))
-    lock = threading.Lock()
-    done: list[float] = []
-    stores = [JobStore(sessions, 600, SchedulingPolicy(fair=True, lane_promote_seconds=PROMOTE_SECONDS))
-              for _ in range(claimers)]  # fmt: skip
+def _claimer(url: str, hints: list[int], budget: Any, start: Any, seconds: float,
+             out: Any) -> None:  # fmt: skip
+    """One worker slot's process: its own engine and JobStore, connected before the start
+    signal, then claiming until the fleet's budget is spent or the time is up; its latencies
+    and unfair picks go to `out`."""
+    engine = create_engine(url.replace("+asyncpg", "+psycopg"), pool_size=1)
+    store = JobStore(sessionmaker(engine, expire_on_commit=False), 600,
+                     SchedulingPolicy(fair=True, lane_promote_seconds=PROMOTE_SECONDS))  # fmt: skip
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    start.wait()
     deadline = time.monotonic() + seconds
+    spent = []
+    while time.monotonic() < deadline:
+        with budget.get_lock():
+            if budget.value <= 0:
+                break
+            budget.value -= 1
+            hint = hints[budget.value % len(hints)]
+        began = time.perf_counter()
+        if isinstance(store.claim(hint, f"fleet-{uuid.uuid4().hex[:28]}"), Claim):
+            spent.append((time.perf_counter() - began) * 1000)
+    out.put((spent, store.unfair_picks))
+    engine.dispose()
 
-    def run(store: JobStore) -> None:
-        while time.monotonic() < deadline:
-            with lock:
-                if len(done) >= budget:
-                    return
-                hint = hints[len(done) % len(hints)]
-            began = time.perf_counter()
-            result = store.claim(hint, f"fleet-{uuid.uuid4()}")
-            with lock:
-                if isinstance(result, Claim):
-                    done.append((time.perf_counter() - began) * 1000)
 
+def fleet(engine: Engine, url: str, claimers: int, budget: int, seconds: float) -> dict[str, Any]:
+    """Fair claims per second with `claimers` worker processes claiming at once (as Celery's
+    prefork children do), until `budget` claims or `seconds` have passed."""
+    context = multiprocessing.get_context("fork")
+    hints = _queued_ids(engine, max(budget, 1))
+    engine.dispose()  # no pooled connection crosses the fork
+    left, out, start = context.Value("i", budget), context.Queue(), context.Event()
+    procs = [context.Process(target=_claimer, args=(url, hints, left, start, seconds, out))
+             for _ in range(claimers)]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    time.sleep(1.0 + claimers * 0.05)  # every process connected (each made one query)
     began = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start.set()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for proc in procs:
+        proc.join(30)
     elapsed = time.perf_counter() - began
     _requeue(engine, "fleet-")
-    done.sort()
+    done = sorted(ms for spent, _ in results for ms in spent)
     return {
         "claimers": claimers,
         "claims": len(done),
         "seconds": round(elapsed, 2),
         "claims_per_second": round(len(done) / elapsed, 1),
         "median_claim_ms": round(statistics.median(done), 2) if done else None,
-        "unfair_picks": sum(s.unfair_picks for s in stores),
+        "p95_claim_ms": round(done[int(len(done) * 0.95)], 2) if done else None,
+        "unfair_picks": sum(unfair for _, unfair in results),
     }
 
 
 def _one_claim(store: JobStore, hints: list[int], prefix: str) -> Callable[[], Any]:
     it = iter(hints * 4)
-    return lambda: store.claim(next(it), f"{prefix}{uuid.uuid4()}")
+    return lambda: store.claim(next(it), f"{prefix}{uuid.uuid4().hex[:28]}")
 
 
 def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: float,
@@ -158,7 +173,7 @@ def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: f
         for name, call in routes.calls(level).items():
             record(name, call)
     budget = min(level.queued // 2, 3000)
-    fleets = [fleet(engine, n, budget, fleet_seconds) for n in FLEET_SIZES]
+    fleets = [fleet(engine, url, n, budget, fleet_seconds) for n in FLEET_SIZES]
     result = {
         "level": level.__dict__,
         "seed_seconds": round(seeded, 1),

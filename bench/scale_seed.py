@@ -60,7 +60,10 @@ def seed(conn: Connection, level: Level, promote_seconds: float) -> None:
     them per row), so 10M votes take a minute or two."""
     finished, processing, queued = level.finished, level.processing, level.queued
     total = finished + processing + queued
-    run = conn.exec_driver_sql
+
+    def run(sql: str) -> None:  # psycopg reads % as a placeholder mark even without parameters
+        conn.exec_driver_sql(sql.replace("%", "%%"))
+
     run("SET session_replication_role = replica")
     run(
         'INSERT INTO "user" (id, email, first_name, last_name, city, country, password_hash, '

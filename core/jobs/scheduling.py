@@ -6,7 +6,7 @@ Order, best first:
      never hold back another user's one), never past MAX_ACTIVE_JOBS_PER_USER;
   2. the lane of the owner's best queued job: 0 = short (input ≤ SHORT_LANE_MAX_BYTES),
      1 = normal, 2 = background — a job waiting longer than LANE_PROMOTE_SECONDS is moved to
-     lane 0 (`promote`, run before each fair pick), so no lane starves;
+     lane 0 before the next fair pick (`promote`), so no lane starves;
   3. the owner served longest ago (never served first) — when two slots free up together, both
      owners have none running, and without this the older upload's owner would win every tie;
   4. upload time, then id (FIFO among equals).
@@ -29,11 +29,21 @@ job is gone is dropped — so messages and claimable jobs stay in step (docs/arc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    ScalarSelect,
+    Select,
+    Subquery,
+    bindparam,
+    func,
+    select,
+    update,
+)
 
 from core.models import OwnerQueue, Video, VideoStatus
 from core.settings import Settings
@@ -61,7 +71,7 @@ def lane_for(size_bytes: int, settings: Settings) -> int:
     return SHORT if size_bytes <= settings.short_lane_max_bytes else NORMAL
 
 
-def claimable(now: datetime) -> ColumnElement[bool]:
+def claimable(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Queued, or processing by a worker whose lease ran out (it died)."""
     return (Video.status == VideoStatus.queued) | (
         (Video.status == VideoStatus.processing) & (Video.lease_until < now)
@@ -82,23 +92,45 @@ def running_per_owner(now: datetime) -> Subquery:
     )
 
 
-def promote(session: Session, policy: SchedulingPolicy, now: datetime) -> int:
-    """Move queued jobs that waited past LANE_PROMOTE_SECONDS to lane 0 (their owner's head
-    follows, by trigger). An index probe when there is nothing to move (ix_video_queue_promote);
-    SKIP LOCKED, so concurrent pickers share the work instead of waiting for each other."""
-    promoted = now - timedelta(seconds=policy.lane_promote_seconds)
-    due = (
-        select(Video.id)
-        .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
-        .where(Video.uploaded_at < promoted)
-        .order_by(Video.uploaded_at)
-        .limit(PROMOTE_BATCH)
-        .with_for_update(skip_locked=True)
+_DUE = (
+    select(Video.id)
+    .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
+    .where(Video.uploaded_at < bindparam("promoted", type_=DateTime(timezone=True)))
+    .order_by(Video.uploaded_at)
+    .limit(PROMOTE_BATCH)
+)
+_TO_SHORT = (
+    update(Video)
+    .values(priority=SHORT)
+    .where(
+        Video.id.in_(  # rows another promoter holds are skipped (it is moving them): no waits
+            select(Video.id)
+            .where(Video.id.in_(bindparam("ids", expanding=True)))
+            .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
     )
-    ids = list(session.scalars(due))
-    if ids:
-        session.execute(update(Video).where(Video.id.in_(ids)).values(priority=SHORT))
-    return len(ids)
+)
+
+
+def due_exists() -> ScalarSelect[bool]:
+    """Whether any queued job is due for promotion (bind `promoted`): one index probe."""
+    return select(_DUE.exists()).scalar_subquery()
+
+
+def due_for_promotion(conn: Connection, policy: SchedulingPolicy, now: datetime) -> list[int]:
+    """Queued jobs that waited past LANE_PROMOTE_SECONDS and are not in lane 0 yet: one probe
+    of ix_video_queue_promote when there are none. Read without locking anything."""
+    promoted = now - timedelta(seconds=policy.lane_promote_seconds)
+    return list(conn.execute(_DUE, {"promoted": promoted}).scalars())
+
+
+def promote(conn: Connection, ids: list[int]) -> None:
+    """Move them to lane 0 (their owners' heads follow, by trigger). Its own transaction,
+    committed before a pick, never inside one: a claim holds no row lock before the claim
+    lock, so it cannot deadlock with the claim that holds it."""
+    conn.execute(_TO_SHORT, {"ids": ids})
 
 
 def fairest(policy: SchedulingPolicy) -> Select[Any]:

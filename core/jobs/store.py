@@ -8,13 +8,30 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Update,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs.events import EventSink, event_now, no_sink
-from core.jobs.scheduling import SchedulingPolicy, claimable, fairest, promote
+from core.jobs.scheduling import (
+    SchedulingPolicy,
+    claimable,
+    due_exists,
+    due_for_promotion,
+    fairest,
+    promote,
+)
 from core.models import Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
@@ -24,33 +41,59 @@ CLAIM_LOCK_WAIT_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
+_LOCK = select(
+    func.set_config("lock_timeout", f"{int(CLAIM_LOCK_WAIT_SECONDS * 1000)}ms", True),
+    func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
+    func.set_config("lock_timeout", "0", True),
+)
+
+
 class ClaimLockTimeout(Exception):
     """The fair-claim lock was not had within CLAIM_LOCK_WAIT_SECONDS."""
 
 
-def _serialise_claims(session: Session) -> None:
-    """One fair pick at a time (held until this claim's commit: one statement and the commit).
-    A pick reads running counts, and a concurrent pick's claim is invisible until it commits.
-    The wait is Postgres's own lock queue (no polling), bounded by lock_timeout: a holder
-    frozen mid-claim raises ClaimLockTimeout after CLAIM_LOCK_WAIT_SECONDS, and that one pick
-    goes ahead without the lock (counted: JobStore.unfair_picks). The timeout is set for the
-    lock alone and reset in the same statement. Not on SQLite (one machine, the embedded
-    default): a race there can cost one pick its fairness, never correctness."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    wait = f"{int(CLAIM_LOCK_WAIT_SECONDS * 1000)}ms"
+def _read_current(
+    conn: Connection, video_id: int, policy: SchedulingPolicy, locked: bool, now: datetime
+) -> Any:
+    """The message's own job (status, lease); for fair picks whether any job is due for lane
+    promotion; and — when `locked` — the claim lock: one statement. The lock waits in
+    Postgres's own queue (no polling), bounded by lock_timeout, set for the lock alone and
+    reset in the same statement: a holder frozen mid-claim raises ClaimLockTimeout after
+    CLAIM_LOCK_WAIT_SECONDS and that one pick goes ahead without it (JobStore.unfair_picks).
+    Not on SQLite (one machine, the embedded default): a race there can cost one pick its
+    fairness, never correctness — the compare-and-set still claims each job once."""
+    extra: list[Any] = [due_exists()] if policy.fair else []
+    if locked:
+        extra.extend(_LOCK.selected_columns)
+    statement = select(Video.status, Video.lease_until, *extra).where(
+        Video.id == bindparam("video_id")
+    )
+    promoted = now - timedelta(seconds=policy.lane_promote_seconds)
     try:
-        session.execute(
-            select(
-                func.set_config("lock_timeout", wait, True),
-                func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
-                func.set_config("lock_timeout", "0", True),
-            )
-        )
+        row = conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
             raise ClaimLockTimeout from exc
         raise
+    return row
+
+
+def _claim_statement(which: ColumnElement[bool]) -> Update:
+    """queued (or processing under an expired lease) → processing: the compare-and-set."""
+    now = bindparam("now", type_=DateTime(timezone=True))
+    return (
+        update(Video)
+        .where(which, claimable(now))
+        .values(
+            status=VideoStatus.processing,
+            attempts=Video.attempts + 1,
+            claim_token=bindparam("token"),
+            lease_until=bindparam("lease", type_=DateTime(timezone=True)),
+            started_at=now,
+            progress=0,
+        )
+        .returning(Video.id, Video.attempts, Video.original_key, Video.error)
+    )
 
 
 @dataclass(frozen=True)
@@ -83,14 +126,14 @@ class JobStore:
         self.notify = notify  # told of every committed change (core/jobs/events.py)
         self.outbox = outbox  # webhook deliveries, written with a terminal state
         self.unfair_picks = 0  # fair picks made without the lock (a frozen holder); a metric
+        self._pick = fairest(self.policy)
+        self._fairest = _claim_statement(Video.id == self._pick.scalar_subquery())
+        self._by_id = _claim_statement(Video.id == bindparam("video_id"))
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
         job instead (core/jobs/scheduling.py). Each claim is one compare-and-set:
         queued (or processing with an expired lease) → processing."""
-        if self.policy.fair:
-            with self.sessions.begin() as session:
-                promote(session, self.policy, utcnow())
         try:
             return self._claim(video_id, token, serialise=True)
         except ClaimLockTimeout:
@@ -100,28 +143,34 @@ class JobStore:
             return self._claim(video_id, token, serialise=False)
 
     def _claim(self, video_id: int, token: str, serialise: bool) -> Claim | ClaimRefused:
+        # Statements built once (in __init__ and at import) and run on the session's
+        # Connection: the claim is the fleet's one serialised step, so its client cost counts.
         now = utcnow()
+        promoting: list[int] = []
+        fair = self.policy.fair
         with self.sessions.begin() as session:
-            current = session.execute(
-                select(Video.status, Video.lease_until).where(Video.id == video_id)
-            ).one_or_none()
+            conn = session.connection()
+            # Fair on Postgres: the claim lock is taken in this same first statement (one round
+            # trip fewer inside the serialised section); the pick below is a later statement,
+            # so its snapshot sees every claim committed before the lock was had.
+            locked = fair and serialise and conn.dialect.name == "postgresql"
+            current = _read_current(conn, video_id, self.policy, locked, now)
             if current is None:
                 return ClaimRefused("missing")  # deleted: its place in line went with it
             abandoned = current.status == VideoStatus.processing and (
                 current.lease_until is None or as_utc(current.lease_until) < now
             )
             claim = None
-            if not self.policy.fair or abandoned:
-                claim = self._compare_and_set(session, video_id, token, now)
+            if not fair or abandoned:
+                claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
+            elif current[2]:  # due_exists
+                promoting = due_for_promotion(conn, self.policy, now)
             else:  # any live message picks: messages and claimable jobs stay in step
-                if serialise:
-                    _serialise_claims(session)
-                now = utcnow()  # the lock may have been waited for: lease and start from now
-                for _ in range(3):  # a head can be deleted between the pick and the update
-                    pick = fairest(self.policy).scalar_subquery()
-                    claim = self._compare_and_set(session, pick, token, now)
-                    if claim is not None or not self._any_claimable(session):
-                        break
+                claim = self._pick_fairest(conn, token)
+        if promoting:  # in a transaction of its own, then the pick again
+            with self.sessions.begin() as session:
+                promote(session.connection(), promoting)
+            return self._claim(video_id, token, serialise)
         if claim is not None:  # committed: tell the live streams
             self.notify(event_now(claim.video_id, VideoStatus.processing, 0, claim.previous_error))
             return claim
@@ -131,25 +180,20 @@ class JobStore:
             return ClaimRefused("capped")
         return ClaimRefused("finished")
 
-    def _any_claimable(self, session: Session) -> bool:
-        return session.scalar(fairest(self.policy)) is not None
+    def _pick_fairest(self, conn: Connection, token: str) -> Claim | None:
+        now = utcnow()  # the lock may have been waited for: lease and start from now
+        for _ in range(3):  # a head can be deleted between the pick and the update
+            claim = self._compare_and_set(conn, self._fairest, token, now)
+            if claim is not None or conn.execute(self._pick).first() is None:
+                return claim
+        return None
 
     def _compare_and_set(
-        self, session: Session, video_id: int | ScalarSelect[int], token: str, now: datetime
+        self, conn: Connection, statement: Update, token: str, now: datetime, video_id: int = 0
     ) -> Claim | None:
-        row = session.execute(
-            update(Video)
-            .where(Video.id == video_id, claimable(now))
-            .values(
-                status=VideoStatus.processing,
-                attempts=Video.attempts + 1,
-                claim_token=token,
-                lease_until=now + self.lease,
-                started_at=now,
-                progress=0,
-            )
-            .returning(Video.id, Video.attempts, Video.original_key, Video.error)
-        ).one_or_none()
+        # bind names that are no column of video (an unknown key would be SET as a column)
+        values = {"video_id": video_id, "now": now, "token": token, "lease": now + self.lease}
+        row = conn.execute(statement, values).one_or_none()
         if row is None:
             return None
         return Claim(row.id, token, row.attempts, row.original_key, row.error)
