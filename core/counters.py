@@ -180,8 +180,12 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 
 def drop(connection: Connection) -> None:
-    """Remove every counting trigger (the migration's downgrade)."""
+    """Remove every counting trigger and the claim function (the migration's downgrade)."""
+    from core.jobs.claim_sql import DROP
+
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(DROP)
     for name, _event, table, _body in _triggers(dialect):
         if dialect == "postgresql":
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -196,13 +200,17 @@ def tally_rows(dialect: str) -> list[dict[str, object]]:
 
 
 def install(connection: Connection) -> None:
-    """Create the triggers and the tally rows (idempotent). Called after create_all and by the
-    migration that introduced the counters."""
+    """Create the triggers, the tally rows and, on Postgres, the fair claim's function
+    (idempotent). Called after create_all and by the migration that introduced them."""
     from sqlalchemy import text
+
+    from core.jobs.claim_sql import FUNCTION
 
     dialect = connection.dialect.name
     for statement in trigger_ddl(dialect):
         connection.exec_driver_sql(statement)
+    if dialect == "postgresql":  # the fair claim's server side (it reads owner_queue)
+        connection.exec_driver_sql(FUNCTION.replace("%", "%%"))
     insert = text(
         "INSERT INTO tally (name, shard, value) VALUES (:name, :shard, :value) "
         "ON CONFLICT (name, shard) DO NOTHING"

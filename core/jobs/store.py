@@ -16,13 +16,14 @@ from sqlalchemy import (
     DateTime,
     Update,
     bindparam,
-    func,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.jobs.claim_sql import CALL
+from core.jobs.claim_sql import CLAIM_LOCK_KEY as CLAIM_LOCK_KEY  # the lock fair claims take
 from core.jobs.events import EventSink, event_now, no_sink
 from core.jobs.scheduling import (
     SchedulingPolicy,
@@ -36,46 +37,22 @@ from core.models import Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
-CLAIM_LOCK_KEY = 0x7265656C  # "reel": the advisory lock fair claims take (core/jobs/scheduling.py)
-CLAIM_LOCK_WAIT_SECONDS = 2.0
+CLAIM_LOCK_WAIT_MS = 2000  # a frozen holder of the claim lock delays a pick this long at most
 log = logging.getLogger(__name__)
 
 
-_LOCK = select(
-    func.set_config("lock_timeout", f"{int(CLAIM_LOCK_WAIT_SECONDS * 1000)}ms", True),
-    func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
-    func.set_config("lock_timeout", "0", True),
-)
+_CALL_FAIR = text(CALL)
 
 
-class ClaimLockTimeout(Exception):
-    """The fair-claim lock was not had within CLAIM_LOCK_WAIT_SECONDS."""
-
-
-def _read_current(
-    conn: Connection, video_id: int, policy: SchedulingPolicy, locked: bool, now: datetime
-) -> Any:
-    """The message's own job (status, lease); for fair picks whether any job is due for lane
-    promotion; and — when `locked` — the claim lock: one statement. The lock waits in
-    Postgres's own queue (no polling), bounded by lock_timeout, set for the lock alone and
-    reset in the same statement: a holder frozen mid-claim raises ClaimLockTimeout after
-    CLAIM_LOCK_WAIT_SECONDS and that one pick goes ahead without it (JobStore.unfair_picks).
-    Not on SQLite (one machine, the embedded default): a race there can cost one pick its
-    fairness, never correctness — the compare-and-set still claims each job once."""
-    extra: list[Any] = [due_exists()] if policy.fair else []
-    if locked:
-        extra.extend(_LOCK.selected_columns)
+def _read_current(conn: Connection, video_id: int, policy: SchedulingPolicy, now: datetime) -> Any:
+    """The message's own job (status, lease) and, for fair picks, whether any queued job is
+    due for lane promotion: one statement."""
+    extra = [due_exists()] if policy.fair else []
     statement = select(Video.status, Video.lease_until, *extra).where(
         Video.id == bindparam("video_id")
     )
     promoted = now - timedelta(seconds=policy.lane_promote_seconds)
-    try:
-        row = conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise ClaimLockTimeout from exc
-        raise
-    return row
+    return conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
 
 
 def _claim_statement(which: ColumnElement[bool]) -> Update:
@@ -133,60 +110,74 @@ class JobStore:
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
         job instead (core/jobs/scheduling.py). Each claim is one compare-and-set:
-        queued (or processing with an expired lease) → processing."""
-        try:
-            return self._claim(video_id, token, serialise=True)
-        except ClaimLockTimeout:
-            self.unfair_picks += 1
-            log.warning("fair-claim lock not had in %.0f s; picking without it",
-                        CLAIM_LOCK_WAIT_SECONDS)  # fmt: skip
-            return self._claim(video_id, token, serialise=False)
-
-    def _claim(self, video_id: int, token: str, serialise: bool) -> Claim | ClaimRefused:
-        # Statements built once (in __init__ and at import) and run on the session's
-        # Connection: the claim is the fleet's one serialised step, so its client cost counts.
+        queued (or processing with an expired lease) → processing. Every statement here runs
+        on its own (autocommit): each is atomic alone; a fair claim on Postgres is one round
+        trip to rf_claim_fair, which commits before it returns (core/jobs/claim_sql.py)."""
         now = utcnow()
-        promoting: list[int] = []
-        fair = self.policy.fair
-        with self.sessions.begin() as session:
-            conn = session.connection()
-            # Fair on Postgres: the claim lock is taken in this same first statement (one round
-            # trip fewer inside the serialised section); the pick below is a later statement,
-            # so its snapshot sees every claim committed before the lock was had.
-            locked = fair and serialise and conn.dialect.name == "postgresql"
-            current = _read_current(conn, video_id, self.policy, locked, now)
-            if current is None:
-                return ClaimRefused("missing")  # deleted: its place in line went with it
-            abandoned = current.status == VideoStatus.processing and (
-                current.lease_until is None or as_utc(current.lease_until) < now
-            )
-            claim = None
-            if not fair or abandoned:
-                claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
-            elif current[2]:  # due_exists
-                promoting = due_for_promotion(conn, self.policy, now)
-            else:  # any live message picks: messages and claimable jobs stay in step
-                claim = self._pick_fairest(conn, token)
-        if promoting:  # in a transaction of its own, then the pick again
+        with self.sessions() as session:
+            conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            if self.policy.fair and conn.dialect.name == "postgresql":
+                outcome = self._claim_on_server(conn, video_id, token, now)
+            else:
+                outcome = self._claim_here(conn, video_id, token, now)
+        if outcome == "promote":  # due for promotion: move them (one transaction), then pick
             with self.sessions.begin() as session:
-                promote(session.connection(), promoting)
-            return self._claim(video_id, token, serialise)
+                conn = session.connection()
+                promote(conn, due_for_promotion(conn, self.policy, now))
+            return self.claim(video_id, token)
+        claim, status, lease_until = outcome
         if claim is not None:  # committed: tell the live streams
             self.notify(event_now(claim.video_id, VideoStatus.processing, 0, claim.previous_error))
             return claim
-        if current.status == VideoStatus.processing:
-            return ClaimRefused("held", current.lease_until)
-        if current.status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
+        if status is None:
+            return ClaimRefused("missing")  # deleted: its place in line went with it
+        if status == VideoStatus.processing:
+            return ClaimRefused("held", lease_until)
+        if status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
             return ClaimRefused("capped")
         return ClaimRefused("finished")
 
-    def _pick_fairest(self, conn: Connection, token: str) -> Claim | None:
-        now = utcnow()  # the lock may have been waited for: lease and start from now
-        for _ in range(3):  # a head can be deleted between the pick and the update
-            claim = self._compare_and_set(conn, self._fairest, token, now)
-            if claim is not None or conn.execute(self._pick).first() is None:
-                return claim
-        return None
+    def _claim_on_server(self, conn: Connection, video_id: int, token: str, now: datetime) -> Any:
+        promote_before = now - timedelta(seconds=self.policy.lane_promote_seconds)
+        row = conn.execute(_CALL_FAIR, {
+            "video_id": video_id, "token": token, "lease_seconds": self.lease.total_seconds(),
+            "cap": self.policy.max_active_per_user, "wait_ms": CLAIM_LOCK_WAIT_MS,
+            "promote_before": promote_before,
+        }).one()  # fmt: skip
+        if row.outcome == "promote":
+            return "promote"
+        if row.claimed_unfair:
+            self.unfair_picks += 1
+            log.warning("fair-claim lock not had in %.0f s; picked without it",
+                        CLAIM_LOCK_WAIT_MS / 1000)  # fmt: skip
+        claim = None
+        if row.outcome == "claimed":
+            claim = Claim(row.claimed_id, token, row.claimed_attempts, row.claimed_key,
+                          row.claimed_error)  # fmt: skip
+        status = None if row.current_status is None else VideoStatus(row.current_status)
+        return claim, status, row.current_lease
+
+    def _claim_here(self, conn: Connection, video_id: int, token: str, now: datetime) -> Any:
+        """The same claim as statements (SQLite, and FIFO anywhere). No lock on SQLite (one
+        machine): a race there can cost one pick its fairness, never correctness — the
+        compare-and-set still claims each job once."""
+        current = _read_current(conn, video_id, self.policy, now)
+        if current is None:
+            return None, None, None
+        abandoned = current.status == VideoStatus.processing and (
+            current.lease_until is None or as_utc(current.lease_until) < now
+        )
+        claim = None
+        if not self.policy.fair or abandoned:
+            claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
+        elif current[2]:
+            return "promote"
+        else:  # any live message picks: messages and claimable jobs stay in step
+            for _ in range(3):  # a head can be deleted between the pick and the update
+                claim = self._compare_and_set(conn, self._fairest, token, now)
+                if claim is not None or conn.execute(self._pick).first() is None:
+                    break
+        return claim, current.status, current.lease_until
 
     def _compare_and_set(
         self, conn: Connection, statement: Update, token: str, now: datetime, video_id: int = 0

@@ -1,0 +1,105 @@
+"""The fair claim on Postgres as one server-side function, so a claim is one round trip and the
+fleet's one serialised step holds no lock across the network: `SELECT * FROM rf_claim_fair(...)`
+in autocommit reads the message's own job, takes the claim lock, picks the fairest head,
+claims it and commits — the lock goes with the commit, before any client code runs again. In a
+VOLATILE PL/pgSQL function each statement takes a new snapshot, so the pick (after the lock)
+sees every claim committed before the lock was had.
+
+It is JobStore.claim's logic for SQLite (core/jobs/store.py) written in SQL — the same
+outcomes, the same order as `core.jobs.scheduling.fairest` and the same index
+(ix_owner_queue_pick); tests/reliability/test_claim_parity.py runs the scheduling scenarios
+through both. Outcomes: claimed, missing, refused (with the message's own job's status and
+lease, for the reason), promote (jobs are due for lane promotion: move them, then call again).
+
+A holder frozen mid-claim costs one pick its fairness, never progress: after `wait_ms` the
+lock_timeout error is caught and the pick goes ahead without the lock, flagged `unfair`.
+"""
+
+from __future__ import annotations
+
+CLAIM_LOCK_KEY = 0x7265656C  # "reel"
+
+FUNCTION = f"""
+CREATE OR REPLACE FUNCTION rf_claim_fair(
+    p_video_id integer, p_token varchar, p_lease_seconds double precision, p_cap integer,
+    p_wait_ms integer, p_promote_before timestamptz)
+RETURNS TABLE (outcome text, claimed_id integer, claimed_attempts integer,
+               claimed_key varchar, claimed_error text, claimed_unfair boolean,
+               current_status varchar, current_lease timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    locked boolean := true;
+    picked integer;
+    at timestamptz := clock_timestamp();
+    cur_status varchar;
+    cur_lease timestamptz;
+BEGIN
+    SELECT v.status, v.lease_until INTO cur_status, cur_lease FROM video AS v
+     WHERE v.id = p_video_id;
+    IF NOT FOUND THEN  -- deleted: its place in line went with it
+        RETURN QUERY SELECT 'missing'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
+                            false, NULL::varchar, NULL::timestamptz;
+        RETURN;
+    END IF;
+    IF cur_status = 'processing' AND (cur_lease IS NULL OR cur_lease < at) THEN
+        -- abandoned by a dead worker: its own message claims it back
+        RETURN QUERY
+        UPDATE video AS v
+           SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
+               lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
+               progress = 0
+         WHERE v.id = p_video_id AND v.status = 'processing' AND v.lease_until < at
+        RETURNING 'claimed'::text, v.id, v.attempts, v.original_key, v.error, false,
+                  cur_status, cur_lease;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'refused'::text, NULL::integer, NULL::integer, NULL::varchar,
+                                NULL::text, false, cur_status, cur_lease;
+        END IF;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM video AS v WHERE v.status = 'queued' AND v.priority > 0
+                AND v.uploaded_at < p_promote_before) THEN
+        RETURN QUERY SELECT 'promote'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
+                            false, cur_status, cur_lease;
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM set_config('lock_timeout', p_wait_ms || 'ms', true);
+        PERFORM pg_advisory_xact_lock({CLAIM_LOCK_KEY});
+        PERFORM set_config('lock_timeout', '0', true);
+    EXCEPTION WHEN lock_not_available THEN
+        locked := false;
+    END;
+    FOR attempt IN 1..3 LOOP  -- a head can be deleted between the pick and the update
+        at := clock_timestamp();  -- the lock may have been waited for: lease from now
+        SELECT q.head_id INTO picked FROM owner_queue AS q
+         WHERE q.queued > 0 AND (p_cap = 0 OR q.running < p_cap)
+         ORDER BY q.running, q.head_lane, q.last_started ASC NULLS FIRST, q.head_at, q.head_id
+         LIMIT 1;
+        EXIT WHEN picked IS NULL;
+        RETURN QUERY
+        UPDATE video AS v
+           SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
+               lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
+               progress = 0
+         WHERE v.id = picked
+           AND (v.status = 'queued' OR (v.status = 'processing' AND v.lease_until < at))
+        RETURNING 'claimed'::text, v.id, v.attempts, v.original_key, v.error, NOT locked,
+                  cur_status, cur_lease;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT 'refused'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
+                        NOT locked, cur_status, cur_lease;
+END $$
+"""
+
+CALL = (
+    "SELECT * FROM rf_claim_fair(:video_id, :token, :lease_seconds, :cap, :wait_ms, "
+    ":promote_before)"
+)
+DROP = (
+    "DROP FUNCTION IF EXISTS rf_claim_fair(integer, varchar, double precision, integer, "
+    "integer, timestamptz)"
+)
