@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import sessionmaker
 
 from bench.scale_plans import PlanRecorder
@@ -130,6 +130,47 @@ def fleet(engine: Engine, url: str, claimers: int, budget: int, seconds: float) 
     }
 
 
+def position_error(url: str, engine: Engine, sample: int) -> dict[str, Any]:
+    """The estimated queue positions (core/jobs/eta.py, past POSITION_EXACT_MAX) against the
+    exact ranking of the whole queue (the window query, run once here): the error and its bound."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from core.jobs.eta import estimate_positions, positions_query
+    from core.models import utcnow
+
+    ids = set(_queued_ids(engine, sample))
+    policy = SchedulingPolicy(fair=True, lane_promote_seconds=PROMOTE_SECONDS)
+
+    async def both() -> tuple[dict[int, int], dict[int, Any]]:
+        async_engine = create_async_engine(url)
+        try:
+            async with AsyncSession(async_engine) as session:
+                ranked = positions_query(policy, utcnow()).subquery()
+                rows = await session.execute(
+                    select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(ids))
+                )
+                exact = {int(i): int(p) for i, p in rows}
+                return exact, await estimate_positions(session, ids)
+        finally:
+            await async_engine.dispose()
+
+    exact, estimated = asyncio.run(both())
+    errors = [abs(estimated[i].position - exact[i]) for i in exact if i in estimated]
+    bounds = [estimated[i].round_error for i in exact if i in estimated]
+    over = sum(1 for i in exact if i in estimated
+               and abs(estimated[i].position - exact[i]) > estimated[i].round_error + 1)  # fmt: skip
+    return {
+        "sample": len(errors),
+        "mean_abs_error": round(statistics.mean(errors), 1) if errors else None,
+        "max_abs_error": max(errors, default=0),
+        "median_bound": statistics.median(bounds) if bounds else None,
+        "beyond_bound": over,
+        "mean_exact_position": round(statistics.mean(exact.values()), 1) if exact else None,
+    }
+
+
 def _one_claim(store: JobStore, hints: list[int], prefix: str) -> Callable[[], Any]:
     it = iter(hints * 4)
     return lambda: store.claim(next(it), f"{prefix}{uuid.uuid4().hex[:28]}")
@@ -172,6 +213,7 @@ def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: f
     with RouteTimer(url, engine) as routes:
         for name, call in routes.calls(level).items():
             record(name, call)
+    errors = position_error(url, engine, 200)
     budget = min(level.queued // 2, 3000)
     fleets = [fleet(engine, url, n, budget, fleet_seconds) for n in FLEET_SIZES]
     result = {
@@ -180,6 +222,7 @@ def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: f
         "migration_seconds": round(migration, 1),
         "timings": timings,
         "fleet": fleets,
+        "position_error": errors,
     }
     if recorder is not None:
         result["plans"] = recorder.plans

@@ -55,9 +55,22 @@ def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
     )
 
 
-def _add(dialect: str, r: str) -> list[str]:
+# In the UPDATE trigger, parts whose removal and addition would cancel out are skipped.
+_SAME_PLACE = "NOT (OLD.status = NEW.status AND OLD.owner_id = NEW.owner_id)"
+_UPDATE_GUARDS = {
+    "ensure": "(OLD.owner_id <> NEW.owner_id OR OLD.status NOT IN ('queued', 'processing'))",
+    "queued": _SAME_PLACE,
+    "tally": "OLD.status <> NEW.status",
+    "published": "(OLD.published <> NEW.published OR OLD.owner_id <> NEW.owner_id)",
+}
+_NO_GUARDS = {"ensure": "1 = 1", "queued": "1 = 1", "tally": "1 = 1", "published": "1 = 1"}
+
+
+def _add(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
     """Count row `r` (NEW) in: its owner's queue, the rounds, the tallies, the rankings."""
-    queued, processing = f"{r}.status = 'queued'", f"{r}.status = 'processing'"
+    queued = f"{r}.status = 'queued' AND {guard['queued']}"
+    processing = f"{r}.status = 'processing'"
+    published = f"{r}.published AND {guard['published']}"
     last = (
         f"CASE WHEN last_started IS NULL OR last_started < {r}.started_at "
         f"THEN {r}.started_at ELSE last_started END"
@@ -65,30 +78,32 @@ def _add(dialect: str, r: str) -> list[str]:
     return [
         "INSERT INTO owner_queue (owner_id, queued, running) "
         f"SELECT {r}.owner_id, 0, 0 WHERE {r}.status IN ('queued', 'processing') "
-        "ON CONFLICT (owner_id) DO NOTHING",
+        f"AND {guard['ensure']} ON CONFLICT (owner_id) DO NOTHING",
         _round(dialect, r, "running + queued + 1", 1, queued),
         f"UPDATE owner_queue SET queued = queued + 1 WHERE owner_id = {r}.owner_id AND {queued}",
         _round(dialect, r, "running + 1", -1, f"queued > 0 AND {processing}"),
         _round(dialect, r, "running + queued + 1", 1, f"queued > 0 AND {processing}"),
         f"UPDATE owner_queue SET running = running + 1, last_started = {last} "
         f"WHERE owner_id = {r}.owner_id AND {processing}",
-        _tally(dialect, f"{r}.status", "1", "1 = 1"),
+        _tally(dialect, f"{r}.status", "1", guard["tally"]),
         _tally(
             dialect,
             "'ranked'",
             "1",
-            f'{r}.published AND EXISTS (SELECT 1 FROM "user" '
+            f'{published} AND EXISTS (SELECT 1 FROM "user" '
             f"WHERE id = {r}.owner_id AND published_videos = 0)",
         ),  # fmt: skip
         f'UPDATE "user" SET published_videos = published_videos + 1, '
-        f"votes_received = votes_received + {r}.votes WHERE id = {r}.owner_id AND {r}.published",
-        _tally(dialect, "'published'", "1", f"{r}.published"),
+        f"votes_received = votes_received + {r}.votes WHERE id = {r}.owner_id AND {published}",
+        _tally(dialect, "'published'", "1", published),
     ]
 
 
-def _remove(dialect: str, r: str) -> list[str]:
+def _remove(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
     """Count row `r` (OLD) out: the inverse of _add."""
-    queued, processing = f"{r}.status = 'queued'", f"{r}.status = 'processing'"
+    queued = f"{r}.status = 'queued' AND {guard['queued']}"
+    processing = f"{r}.status = 'processing'"
+    published = f"{r}.published AND {guard['published']}"
     return [
         _round(dialect, r, "running + queued", -1, f"queued > 0 AND {queued}"),
         f"UPDATE owner_queue SET queued = queued - 1 WHERE owner_id = {r}.owner_id AND {queued}",
@@ -96,26 +111,27 @@ def _remove(dialect: str, r: str) -> list[str]:
         _round(dialect, r, "running + queued", -1, f"queued > 0 AND running > 0 AND {processing}"),
         f"UPDATE owner_queue SET running = running - 1 "
         f"WHERE owner_id = {r}.owner_id AND {processing}",
-        _tally(dialect, f"{r}.status", "-1", "1 = 1"),
+        _tally(dialect, f"{r}.status", "-1", guard["tally"]),
         f'UPDATE "user" SET published_videos = published_videos - 1, '
-        f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {r}.published",
+        f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {published}",
         _tally(
             dialect,
             "'ranked'",
             "-1",
-            f'{r}.published AND EXISTS (SELECT 1 FROM "user" '
+            f'{published} AND EXISTS (SELECT 1 FROM "user" '
             f"WHERE id = {r}.owner_id AND published_videos = 0)",
         ),  # fmt: skip
-        _tally(dialect, "'published'", "-1", f"{r}.published"),
+        _tally(dialect, "'published'", "-1", published),
     ]
 
 
-def _head(r: str, where: str | None = None) -> str:
+def _head(r: str, where: str | None = None, when: str = "1 = 1") -> str:
     """Re-read the owner's best queued job (one probe of ix_video_queue_owner)."""
     return (
         "UPDATE owner_queue SET (head_id, head_lane, head_at) = (SELECT id, priority, "
         f"uploaded_at FROM video WHERE video.owner_id = {r}.owner_id AND status = 'queued' "
-        f"ORDER BY priority, uploaded_at, id LIMIT 1) WHERE {where or f'owner_id = {r}.owner_id'}"
+        f"ORDER BY priority, uploaded_at, id LIMIT 1) "
+        f"WHERE {where or f'owner_id = {r}.owner_id'} AND {when}"
     )
 
 
@@ -134,7 +150,9 @@ def _triggers(dialect: str) -> list[tuple[str, str, str, list[str]]]:
     return [
         ("rf_video_ins", "AFTER INSERT", "video", [*_add(dialect, "NEW"), _head("NEW")]),
         ("rf_video_upd", f"AFTER UPDATE OF {_VIDEO_COLUMNS}", "video",
-         [*_remove(dialect, "OLD"), *_add(dialect, "NEW"), _head("OLD"), _head("NEW")]),
+         [*_remove(dialect, "OLD", _UPDATE_GUARDS), *_add(dialect, "NEW", _UPDATE_GUARDS),
+          _head("OLD", when="OLD.owner_id <> NEW.owner_id AND OLD.status = 'queued'"),
+          _head("NEW", when="(OLD.status = 'queued' OR NEW.status = 'queued')")]),
         ("rf_video_del", "AFTER DELETE", "video", [*_remove(dialect, "OLD"), _head("OLD")]),
         ("rf_vote_ins", "AFTER INSERT", "vote", [
             "UPDATE video SET votes = votes + 1 WHERE id = NEW.video_id",

@@ -63,13 +63,15 @@ BEGIN
                             false, cur_status, cur_lease;
         RETURN;
     END IF;
-    BEGIN
-        PERFORM set_config('lock_timeout', p_wait_ms || 'ms', true);
-        PERFORM pg_advisory_xact_lock({CLAIM_LOCK_KEY});
-        PERFORM set_config('lock_timeout', '0', true);
-    EXCEPTION WHEN lock_not_available THEN
-        locked := false;
-    END;
+    IF NOT pg_try_advisory_xact_lock({CLAIM_LOCK_KEY}) THEN  -- free: no subtransaction
+        BEGIN  -- wait in Postgres's lock queue (granted in turn, no polling), bounded
+            PERFORM set_config('lock_timeout', p_wait_ms || 'ms', true);
+            PERFORM pg_advisory_xact_lock({CLAIM_LOCK_KEY});
+            PERFORM set_config('lock_timeout', '0', true);
+        EXCEPTION WHEN lock_not_available THEN
+            locked := false;
+        END;
+    END IF;
     FOR attempt IN 1..3 LOOP  -- a head can be deleted between the pick and the update
         at := clock_timestamp();  -- the lock may have been waited for: lease from now
         SELECT q.head_id INTO picked FROM owner_queue AS q

@@ -46,7 +46,7 @@ RECENT_JOBS = 20
 RECENT_WINDOW = timedelta(hours=6)
 MIN_PROGRESS_FOR_RATE = 3  # below this a progress rate alone is mostly start-up time
 TRUST_RATE_FROM_PERCENT = 25.0
-POSITION_EXACT_MAX = 10_000  # queued jobs up to which positions are ranked exactly
+POSITION_EXACT_MAX = 1_000  # queued jobs up to which positions are ranked exactly (cost bound)
 RUNNING_SAMPLE = 500  # running jobs read for the ETA (the slot count comes from the tally)
 DEAL_EXACT_MAX = 10_000  # positions dealt to the slots one by one; beyond, in whole rounds
 
