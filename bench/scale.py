@@ -157,16 +157,19 @@ def position_error(url: str, engine: Engine, sample: int) -> dict[str, Any]:
             await async_engine.dispose()
 
     exact, estimated = asyncio.run(both())
-    errors = [abs(estimated[i].position - exact[i]) for i in exact if i in estimated]
-    bounds = [estimated[i].round_error for i in exact if i in estimated]
-    over = sum(1 for i in exact if i in estimated
-               and abs(estimated[i].position - exact[i]) > estimated[i].round_error + 1)  # fmt: skip
+    common = [i for i in exact if i in estimated]
+    errors = [abs(estimated[i].position - exact[i]) for i in common]
+    relative = [abs(estimated[i].position - exact[i]) / exact[i] for i in common]
+    over = sum(1 for i in common if not estimated[i].low <= exact[i] <= estimated[i].high)
     return {
         "sample": len(errors),
         "mean_abs_error": round(statistics.mean(errors), 1) if errors else None,
         "max_abs_error": max(errors, default=0),
-        "median_bound": statistics.median(bounds) if bounds else None,
-        "beyond_bound": over,
+        "median_relative_error": round(statistics.median(relative), 4) if relative else None,
+        "p95_relative_error": round(sorted(relative)[int(len(relative) * 0.95)], 4)
+        if relative
+        else None,
+        "outside_round": over,
         "mean_exact_position": round(statistics.mean(exact.values()), 1) if exact else None,
     }
 

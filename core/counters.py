@@ -58,12 +58,32 @@ def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
 # In the UPDATE trigger, parts whose removal and addition would cancel out are skipped.
 _SAME_PLACE = "NOT (OLD.status = NEW.status AND OLD.owner_id = NEW.owner_id)"
 _UPDATE_GUARDS = {
+    "histogram": "NOT (OLD.status = NEW.status AND OLD.priority = NEW.priority "
+    "AND OLD.uploaded_at = NEW.uploaded_at)",
     "ensure": "(OLD.owner_id <> NEW.owner_id OR OLD.status NOT IN ('queued', 'processing'))",
     "queued": _SAME_PLACE,
     "tally": "OLD.status <> NEW.status",
     "published": "(OLD.published <> NEW.published OR OLD.owner_id <> NEW.owner_id)",
 }
-_NO_GUARDS = {"ensure": "1 = 1", "queued": "1 = 1", "tally": "1 = 1", "published": "1 = 1"}
+_NO_GUARDS = dict.fromkeys(_UPDATE_GUARDS, "1 = 1")
+
+
+def minute_of(dialect: str, column: str) -> str:
+    """The minute (since the epoch) of a stored timestamp, as SQL."""
+    if dialect == "postgresql":
+        return f"floor(extract(epoch FROM {column}) / 60)::bigint"
+    return f"CAST(strftime('%s', {column}) AS INTEGER) / 60"
+
+
+def _histogram(dialect: str, r: str, delta: int, cond: str) -> str:
+    shard = _shard(dialect, ROUND_SHARDS)
+    return (
+        "INSERT INTO queue_histogram (lane, minute, shard, jobs) "
+        f"SELECT {r}.priority, {minute_of(dialect, f'{r}.uploaded_at')}, {shard}, {delta} "
+        f"WHERE {r}.status = 'queued' AND {cond} "
+        "ON CONFLICT (lane, minute, shard) "
+        "DO UPDATE SET jobs = queue_histogram.jobs + excluded.jobs"
+    )
 
 
 def _add(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
@@ -86,6 +106,7 @@ def _add(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
         f"UPDATE owner_queue SET running = running + 1, last_started = {last} "
         f"WHERE owner_id = {r}.owner_id AND {processing}",
         _tally(dialect, f"{r}.status", "1", guard["tally"]),
+        _histogram(dialect, r, 1, guard["histogram"]),
         _tally(
             dialect,
             "'ranked'",
@@ -112,6 +133,7 @@ def _remove(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[st
         f"UPDATE owner_queue SET running = running - 1 "
         f"WHERE owner_id = {r}.owner_id AND {processing}",
         _tally(dialect, f"{r}.status", "-1", guard["tally"]),
+        _histogram(dialect, r, -1, guard["histogram"]),
         f'UPDATE "user" SET published_videos = published_videos - 1, '
         f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {published}",
         _tally(
@@ -261,6 +283,10 @@ def backfill(connection: Connection) -> None:
     statements = [
         "DELETE FROM owner_queue",
         "DELETE FROM round_count",
+        "DELETE FROM queue_histogram",
+        "INSERT INTO queue_histogram (lane, minute, shard, jobs) SELECT priority, "
+        f"{minute_of(dialect, 'uploaded_at')} AS minute, 0, count(*) FROM video "
+        "WHERE status = 'queued' GROUP BY priority, minute",
         "INSERT INTO owner_queue (owner_id, queued, running, last_started) SELECT owner_id, "
         "sum(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), "
         "sum(CASE WHEN status = 'processing' THEN 1 ELSE 0 END), max(started_at) "

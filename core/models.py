@@ -196,6 +196,18 @@ class RoundCount(Base):
     jobs: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class QueueHistogram(Base):
+    """Queued jobs per lane and minute of upload, sharded (core/counters.py): where a job falls
+    among the queued ones by (lane, upload time), for the position estimate (core/jobs/eta.py)."""
+
+    __tablename__ = "queue_histogram"
+
+    lane: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Tally(Base):
     """Fleet-wide counts, sharded: sum the shards of a name (core/counters.py)."""
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -28,6 +29,12 @@ def recount(conn: Connection) -> dict[str, Any]:
         owners[owner] = (len(jobs), running[owner], jobs[0].id if jobs else None)
         for r in range(running[owner] + 1, running[owner] + len(jobs) + 1):
             rounds[r] += 1
+    histogram: Counter[tuple[int, int]] = Counter()
+    for v in videos:
+        if v.status == "queued":
+            at = v.uploaded_at if not isinstance(v.uploaded_at, str) else datetime.fromisoformat(v.uploaded_at)
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            histogram[(v.priority, int(at.timestamp()) // 60)] += 1
     users: dict[int, tuple[int, int]] = {}
     for v in videos:
         if v.published:
@@ -36,6 +43,7 @@ def recount(conn: Connection) -> dict[str, Any]:
     return {
         "owners": owners,
         "rounds": dict(rounds),
+        "histogram": dict(histogram),
         "video_votes": {v.id: votes[v.id] for v in videos if votes[v.id]},
         "users": users,
         "tally": {
@@ -58,9 +66,17 @@ def stored(conn: Connection) -> dict[str, Any]:
         for r, n in conn.execute(text("SELECT round, sum(jobs) FROM round_count GROUP BY round"))
         if n
     }
+    histogram = {
+        (lane, minute): n
+        for lane, minute, n in conn.execute(
+            text("SELECT lane, minute, sum(jobs) FROM queue_histogram GROUP BY lane, minute")
+        )
+        if n
+    }
     return {
         "owners": owners,
         "rounds": rounds,
+        "histogram": histogram,
         "video_votes": dict(conn.execute(text("SELECT id, votes FROM video WHERE votes <> 0")).all()),  # type: ignore[arg-type]
         "users": {
             r.id: (r.published_videos, r.votes_received)

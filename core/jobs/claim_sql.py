@@ -37,8 +37,8 @@ BEGIN
     SELECT v.status, v.lease_until INTO cur_status, cur_lease FROM video AS v
      WHERE v.id = p_video_id;
     IF NOT FOUND THEN  -- deleted: its place in line went with it
-        RETURN QUERY SELECT 'missing'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
-                            false, NULL::varchar, NULL::timestamptz;
+        RETURN QUERY SELECT 'missing'::text, NULL::integer, NULL::integer, NULL::varchar,
+                            NULL::text, false, NULL::varchar, NULL::timestamptz;
         RETURN;
     END IF;
     IF cur_status = 'processing' AND (cur_lease IS NULL OR cur_lease < at) THEN
@@ -59,8 +59,8 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM video AS v WHERE v.status = 'queued' AND v.priority > 0
                 AND v.uploaded_at < p_promote_before) THEN
-        RETURN QUERY SELECT 'promote'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
-                            false, cur_status, cur_lease;
+        RETURN QUERY SELECT 'promote'::text, NULL::integer, NULL::integer, NULL::varchar,
+                            NULL::text, false, cur_status, cur_lease;
         RETURN;
     END IF;
     IF NOT pg_try_advisory_xact_lock({CLAIM_LOCK_KEY}) THEN  -- free: no subtransaction

@@ -10,10 +10,11 @@ stands in for that here, so two owners' jobs of one round can swap places.)
 Its cost does not grow with the queue:
 - up to POSITION_EXACT_MAX queued jobs (the `queued` tally), one window query ranks them all —
   exact, and bounded by that constant;
-- past it, the position is *estimated*: the jobs in every earlier round (a sum over the
-  `round_count` rows the database keeps, core/counters.py) plus half of the jobs sharing the
-  job's own round. The error is at most half of that round's jobs (`round_error`), and the rank
-  within the owner's queue is an index count over that owner's jobs alone.
+- past it, the position is *estimated* (estimate_positions): the jobs of every earlier round
+  (a sum over the `round_count` rows the database keeps, core/counters.py), plus the jobs
+  sharing the job's round in the share that its (lane, upload minute) has among all queued jobs
+  (queue_histogram). The true position lies between the first and the last place of its round
+  (Estimate.low/high); the scale benchmark measures the error against the exact ranking.
 Under SCHEDULER=fifo each message runs its own job, by enqueued_at: the count of queued jobs
 enqueued before it (an index range, so O(position); fifo is the comparison mode).
 
@@ -27,9 +28,11 @@ nothing has been measured yet: no guess is shown as a figure.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +43,7 @@ from sqlalchemy.orm import aliased
 
 from core.counters import read_tallies
 from core.jobs.scheduling import SHORT, SchedulingPolicy, running_per_owner
-from core.models import OwnerQueue, RoundCount, Video, VideoStatus, as_utc
+from core.models import OwnerQueue, QueueHistogram, RoundCount, Video, VideoStatus, as_utc
 
 RECENT_JOBS = 20
 RECENT_WINDOW = timedelta(hours=6)
@@ -197,12 +200,16 @@ async def _fifo_positions(session: AsyncSession, ids: set[int]) -> dict[int, int
 @dataclass(frozen=True)
 class Estimate:
     position: int
-    round_error: int  # the true position is within ± this (half the jobs of its round)
+    low: int  # the true position is within low..high: the jobs of every earlier round, and
+    high: int  # those plus every job sharing its round
 
 
 async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, Estimate]:
-    """Positions from the round counts: O(rounds ahead + the owner's own queue), never the
-    whole queue (core/counters.py keeps round_count and owner_queue)."""
+    """Positions from the counts the database keeps (core/counters.py): the job's round from
+    its owner's running count and its rank in the owner's queue (an index count over that
+    owner's jobs alone), every earlier round's jobs from round_count, and its place among the
+    jobs sharing its round by where its (lane, upload minute) falls in queue_histogram —
+    never a scan of the queue."""
     mine = aliased(Video)
     rank = (
         select(func.count())
@@ -216,14 +223,14 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
     )
     rows = (
         await session.execute(
-            select(Video.id, OwnerQueue.running + rank + 1)
+            select(Video.id, Video.priority, Video.uploaded_at, OwnerQueue.running + rank + 1)
             .join(OwnerQueue, OwnerQueue.owner_id == Video.owner_id)
             .where(Video.id.in_(ids), Video.status == VideoStatus.queued)
         )
     ).all()
     if not rows:
         return {}
-    last = max(int(r) for _, r in rows)
+    last = max(int(r[3]) for r in rows)
     per_round = dict(
         (
             await session.execute(
@@ -233,12 +240,38 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
             )
         ).all()
     )
+    place = await _histogram_place(session)
     estimates = {}
-    for video_id, job_round in rows:
+    for video_id, lane, uploaded_at, job_round in rows:
         ahead = sum(int(n) for r, n in per_round.items() if r < job_round)
         sharing = max(int(per_round.get(job_round, 1)), 1)
-        estimates[int(video_id)] = Estimate(ahead + 1 + (sharing - 1) // 2, sharing // 2)
+        within = round((sharing - 1) * place(lane, as_utc(uploaded_at)))
+        estimates[int(video_id)] = Estimate(ahead + 1 + within, ahead + 1, ahead + sharing)
     return estimates
+
+
+async def _histogram_place(session: AsyncSession) -> Callable[[int, datetime], float]:
+    """(lane, upload time) → the share of queued jobs before it in that order (0..1)."""
+    minute = QueueHistogram.minute
+    rows = (
+        await session.execute(
+            select(QueueHistogram.lane, minute, func.sum(QueueHistogram.jobs))
+            .group_by(QueueHistogram.lane, minute)
+            .order_by(QueueHistogram.lane, minute)
+        )
+    ).all()
+    keys = [(int(lane), int(m)) for lane, m, _ in rows]
+    counts = [max(int(n), 0) for _, _, n in rows]
+    before = list(itertools.accumulate(counts, initial=0))
+    total = before[-1] or 1
+
+    def place(lane: int, at: datetime) -> float:
+        key = (lane, int(at.timestamp()) // 60)
+        i = bisect.bisect_left(keys, key)
+        own = counts[i] if i < len(keys) and keys[i] == key else 0
+        return min(1.0, (before[i] + own / 2) / total)
+
+    return place
 
 
 async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:

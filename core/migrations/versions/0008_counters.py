@@ -27,7 +27,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NEW_TABLES = ("owner_queue", "round_count", "tally")
+NEW_TABLES = ("owner_queue", "round_count", "queue_histogram", "tally")
 NEW_INDEXES = {
     "video": ("ix_video_queue_owner", "ix_video_queued_at", "ix_video_queue_promote",
               "ix_video_queued_enqueued_at", "ix_video_processing_lease", "ix_video_retention",
