@@ -9,6 +9,7 @@ from typing import Any
 from bench.report_compute import compute_sections
 from bench.report_live import live_section
 from bench.report_machine import machine_section
+from bench.report_scale import scale_section
 from bench.report_targets import spread_text, targets
 
 # The capacity report of the system reelforge replaces, as summarised in the project's issues:
@@ -147,6 +148,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines += tus_section(web)
     lines += compute_sections(results)
     lines += live_section(results)
+    lines += scale_section(results, bench)
     lines += [
         "",
         "## Memory",

@@ -30,6 +30,7 @@ from bench.enqueue import enqueue_rate
 from bench.live import eta_and_webhooks, sse_fanout
 from bench.report import write_report
 from bench.report_sim import write_simulation
+from bench.scale import scale_stage
 from bench.scheduling import fairness, lanes, pickup, rss_4k
 from bench.web import BENCH_APP, BENCH_NGINX, default_limits, web_tier
 from bench.workers import worker_tier
@@ -55,6 +56,8 @@ class Mode:
     tus_users: tuple[int, ...] = (5, 100, 300)  # tus vs multipart vs bare at these users
     tus_seconds: int = 20
     floor_users: tuple[int, ...] = (100, 200, 300)  # the floor endpoint (bench/floor_app.py) too
+    scale_levels: tuple[str, ...] = ("L1", "L2", "L3", "L4")  # bench/scale_seed.py
+    scale_samples: int = 100  # timed calls per query and size
 
 
 MODES = {
@@ -66,7 +69,7 @@ MODES = {
                   20, 6, 10, 5, live_jobs=8),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
                   tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3,
-                  floor_users=(6,)),
+                  floor_users=(6,), scale_levels=("L1", "L2"), scale_samples=10),
 }  # fmt: skip
 
 
@@ -95,6 +98,9 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
          lambda: scheduling_stage(mode, clip, root)),
         ("live", "ETA accuracy, webhook latency, SSE fan-out",
          lambda: live_stage(mode, root)),
+        ("scale", "scale: every hot path at 1k … 1M queued jobs and 10k … 10M votes",
+         lambda: scale_stage(list(mode.scale_levels), mode.scale_samples,
+                             1.0 if mode.scale_samples < 50 else 5.0)),
     ]  # fmt: skip
 
 
@@ -133,7 +139,7 @@ def main() -> int:
     parser.add_argument(
         "--stages",
         help="comma-separated stages to run again (web, defaults, workers, enqueue, scheduling, "
-        "live); the others are kept from OUT/bench/results.json",
+        "live, scale); the others are kept from OUT/bench/results.json",
     )
     parser.add_argument(
         "--rounds",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from bench.scale_plans import PlanRecorder
 from bench.scale_routes import RouteTimer
 from bench.scale_seed import LEVELS, Level, seed
-from core.jobs.scheduling import SchedulingPolicy
+from core.jobs.scheduling import SchedulingPolicy, fairest
 from core.jobs.store import Claim, JobStore
 from devstack.servers import REPO, VENV_BIN, Postgres, create_database
 
@@ -211,6 +211,10 @@ def measure_level(server: Postgres, level: Level, samples: int, fleet_seconds: f
 
     record("fair claim", _one_claim(fair, hints, "one-"))
     _requeue(engine, "one-")
+    if recorder is not None:  # the pick inside rf_claim_fair is fairest() (a parity test says so)
+        with engine.connect() as conn:
+            recorder.capture("fair claim: the pick inside rf_claim_fair",
+                             lambda: conn.execute(fairest(fair.policy)).first())  # fmt: skip
     record("FIFO claim", _one_claim(fifo, _queued_ids(engine, samples + 1), "one-"))
     _requeue(engine, "one-")
     with RouteTimer(url, engine) as routes:

@@ -32,7 +32,11 @@ def recount(conn: Connection) -> dict[str, Any]:
     histogram: Counter[tuple[int, int]] = Counter()
     for v in videos:
         if v.status == "queued":
-            at = v.uploaded_at if not isinstance(v.uploaded_at, str) else datetime.fromisoformat(v.uploaded_at)
+            at = (
+                v.uploaded_at
+                if not isinstance(v.uploaded_at, str)
+                else datetime.fromisoformat(v.uploaded_at)
+            )
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
             histogram[(v.priority, int(at.timestamp()) // 60)] += 1
     users: dict[int, tuple[int, int]] = {}
@@ -77,16 +81,22 @@ def stored(conn: Connection) -> dict[str, Any]:
         "owners": owners,
         "rounds": rounds,
         "histogram": histogram,
-        "video_votes": dict(conn.execute(text("SELECT id, votes FROM video WHERE votes <> 0")).all()),  # type: ignore[arg-type]
+        "video_votes": dict(
+            conn.execute(text("SELECT id, votes FROM video WHERE votes <> 0")).all()
+        ),  # type: ignore[arg-type]
         "users": {
             r.id: (r.published_videos, r.votes_received)
             for r in conn.execute(
-                text('SELECT id, published_videos, votes_received FROM "user" '
-                     "WHERE published_videos <> 0 OR votes_received <> 0")  # fmt: skip
+                text(
+                    'SELECT id, published_videos, votes_received FROM "user" '
+                    "WHERE published_videos <> 0 OR votes_received <> 0"
+                )  # fmt: skip
             )
         },
         "tally": {
             name: int(total)
-            for name, total in conn.execute(text("SELECT name, sum(value) FROM tally GROUP BY name"))
+            for name, total in conn.execute(
+                text("SELECT name, sum(value) FROM tally GROUP BY name")
+            )
         },
     }

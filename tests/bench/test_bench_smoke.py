@@ -28,6 +28,7 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
         "## Pick-up latency (upload commit → claim)",
         "## Worker memory per job",
         "## Resumable uploads (tus)",
+        "## Scale: cost that does not grow with the data",
     ):
         assert heading in report
     data = json.loads((tmp_path / "bench" / "results.json").read_text())
@@ -57,6 +58,15 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
     assert scheduling["lanes"]["fair"]["long_jobs_before"] >= 0
     assert scheduling["pickup"]["idle_p95_ms"] > 0
     assert scheduling["rss_4k"]["status"] == "processed" and scheduling["rss_4k"]["per_job_mb"] > 0
+    scale = data["scale"]["levels"]
+    assert list(scale) == ["L1", "L2"]  # smoke mode's sizes
+    for level in scale.values():
+        assert level["migration_seconds"] > 0 and level["timings"]["fair claim"]["p95_ms"] > 0
+        assert [f["claimers"] for f in level["fleet"]] == [1, 8, 32]
+        assert all(f["claims"] > 0 and f["unfair_picks"] == 0 for f in level["fleet"])
+        assert level["position_error"]["sample"] > 0
+    assert all(p["plan"] and "not explained" not in p["plan"]
+               for p in scale["L2"]["plans"]["fair claim"])  # fmt: skip
     simulation = json.loads((tmp_path / "bench" / "simulation.json").read_text())
     assert set(simulation["results"]) == {"burst", "day", "trickle"}
     assert simulation["results"]["burst"]["backlog target"]["jobs"] == 500
