@@ -14,6 +14,7 @@ from core.jobs.store import JobStore
 from core.settings import Settings, get_settings
 from core.storage import Storage, make_storage
 from core.webhooks.outbox import Outbox
+from worker.metrics import UNFAIR_PICKS
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ def make_context(settings: Settings) -> WorkerContext:
             SchedulingPolicy.from_settings(settings),
             make_sink(settings),
             Outbox(settings, JobPublisher(settings, name="reelforge-worker-outbox")),
+            on_unfair_pick=UNFAIR_PICKS.inc,
         ),
         storage=make_storage(settings),
     )

@@ -38,6 +38,10 @@ PHASE_SECONDS = Counter(
     "Wall time spent in each step of a job (where a job's time goes)",
     ["phase"],
 )
+UNFAIR_PICKS = Counter(
+    "reelforge_worker_unfair_picks_total",
+    "Fair claims picked without the claim lock (its holder froze past CLAIM_LOCK_WAIT_MS)",
+)
 OUTCOMES = Counter(
     "reelforge_worker_outcomes_total", "Task outcomes by reason", ["outcome", "reason"]
 )

@@ -6,6 +6,7 @@ deleted, lease taken over) can never overwrite anything."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,13 +97,15 @@ class JobStore:
         policy: SchedulingPolicy | None = None,
         notify: EventSink = no_sink,
         outbox: Outbox | None = None,
+        on_unfair_pick: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions = sessions
         self.lease = timedelta(seconds=lease_seconds)
         self.policy = policy or SchedulingPolicy(fair=False)
         self.notify = notify  # told of every committed change (core/jobs/events.py)
         self.outbox = outbox  # webhook deliveries, written with a terminal state
-        self.unfair_picks = 0  # fair picks made without the lock (a frozen holder); a metric
+        self.unfair_picks = 0  # fair picks made without the lock (a frozen holder)
+        self.on_unfair_pick = on_unfair_pick  # the worker counts them in a metric
         self._pick = fairest(self.policy)
         self._fairest = _claim_statement(Video.id == self._pick.scalar_subquery())
         self._by_id = _claim_statement(Video.id == bindparam("video_id"))
@@ -148,6 +151,7 @@ class JobStore:
             return "promote"
         if row.claimed_unfair:
             self.unfair_picks += 1
+            self.on_unfair_pick()
             log.warning("fair-claim lock not had in %.0f s; picked without it",
                         CLAIM_LOCK_WAIT_MS / 1000)  # fmt: skip
         claim = None
