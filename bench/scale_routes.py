@@ -156,4 +156,7 @@ class RouteTimer:
             calls["GET /api/videos/{id} (user with 10k videos)"] = self._get(
                 f"/api/videos/{vid}", self._token(owner)
             )
+            calls["GET /api/videos (20 items, user with 10k videos)"] = self._get(
+                "/api/videos?limit=20", self._token(owner)
+            )
         return calls

@@ -48,8 +48,9 @@ _HASH = "((({i})::bigint * 2654435761) % 4294967296)"
 
 def _owner(i: str, level: Level) -> str:
     top = max(1, level.users // 100)
-    return (
-        f"CASE WHEN {i} <= {level.big_user_videos} THEN 1 "
+    step = max(1, (level.queued + level.finished + level.processing) // level.big_user_videos)
+    return (  # user 1: every step-th job, so some of each status
+        f"CASE WHEN {i} % {step} = 0 THEN 1 "
         f"WHEN {i} % 10 = 0 THEN 2 + {_HASH.format(i=i)} % {top} "
         f"ELSE 1 + {_HASH.format(i=i)} % {level.users} END"
     )

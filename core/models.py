@@ -109,6 +109,8 @@ class Video(Base):
             "ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **_where(QUEUED)
         ),  # fmt: skip
         Index("ix_video_queued_at", "uploaded_at", **_where(QUEUED)),  # backlog's oldest
+        # an owner's videos, newest first (GET /api/videos: a page, not a sort of them all)
+        Index("ix_video_owner_uploaded", "owner_id", text("uploaded_at DESC"), text("id DESC")),
         # lane promotion: queued jobs not yet in lane 0, oldest first
         Index("ix_video_queue_promote", "uploaded_at", **_where(f"{QUEUED} AND priority > 0")),
         # the reconciler: queued since long ago; processing under a lease that ran out

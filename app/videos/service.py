@@ -24,7 +24,7 @@ from core.db import Database, after_commit, after_rollback
 from core.jobs import lifecycle
 from core.jobs.dispatch import JobPublisher
 from core.jobs.scheduling import lane_for
-from core.models import IdempotencyKey, User, Video, VideoStatus, Vote, utcnow
+from core.models import IdempotencyKey, User, Video, VideoStatus, utcnow
 from core.settings import Settings
 from core.storage import Storage
 
@@ -116,10 +116,6 @@ async def get_owned_video(session: AsyncSession, user: User, video_id: int) -> V
     return video
 
 
-async def count_votes(session: AsyncSession, video_id: int) -> int:
-    return await session.scalar(select(func.count()).where(Vote.video_id == video_id)) or 0
-
-
 def summary(video: Video, standing: Standing | None = None) -> VideoSummary:
     standing = standing or Standing()
     return VideoSummary(
@@ -145,7 +141,7 @@ async def detail(
         thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,
         duration_seconds=video.duration_seconds,
         published=video.published,
-        votes=await count_votes(session, video.id),
+        votes=video.votes,  # kept by trigger (core/counters.py)
     )
 
 

@@ -29,9 +29,9 @@ depends_on: str | Sequence[str] | None = None
 
 NEW_TABLES = ("owner_queue", "round_count", "queue_histogram", "tally")
 NEW_INDEXES = {
-    "video": ("ix_video_queue_owner", "ix_video_queued_at", "ix_video_queue_promote",
-              "ix_video_queued_enqueued_at", "ix_video_processing_lease", "ix_video_retention",
-              "ix_video_public"),
+    "video": ("ix_video_queue_owner", "ix_video_queued_at", "ix_video_owner_uploaded",
+              "ix_video_queue_promote", "ix_video_queued_enqueued_at", "ix_video_processing_lease",
+              "ix_video_retention", "ix_video_public"),
     "user": ("ix_user_ranking", "ix_user_city_ranking"),
 }  # fmt: skip
 
