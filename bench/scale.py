@@ -137,7 +137,7 @@ def position_error(url: str, engine: Engine, sample: int) -> dict[str, Any]:
 
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-    from core.jobs.eta import estimate_positions, positions_query
+    from core.jobs.positions import estimate_positions, positions_query
     from core.models import utcnow
 
     ids = set(_queued_ids(engine, sample))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.jobs.eta import Fleet, StartTimes, eta_seconds, queue_positions, read_fleet
+from core.jobs.eta import Fleet, StartTimes, eta_seconds, read_fleet
+from core.jobs.positions import queue_positions
 from core.jobs.scheduling import SchedulingPolicy
 from core.models import Video, VideoStatus, utcnow
 from core.settings import Settings

@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
-from core.jobs.eta import Fleet, Running, eta_seconds, queue_positions
+from core.jobs.eta import Fleet, Running, eta_seconds
+from core.jobs.positions import queue_positions
 from core.jobs.scheduling import SHORT, SchedulingPolicy
 from core.jobs.store import Claim, JobStore
 from core.models import Base, Video, VideoStatus, utcnow

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
-from core.jobs.eta import POSITION_EXACT_MAX, estimate_positions, queue_positions
+from core.jobs.positions import POSITION_EXACT_MAX, estimate_positions, queue_positions
 from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import Claim, JobStore
 from core.models import utcnow
