@@ -9,7 +9,7 @@ CASCADE of a user, a hand-written UPDATE):
   id). The fair claim walks one index of this table (core/jobs/scheduling.py).
 - `round_count`: how many queued jobs sit in each fair *round* (an owner with R running and Q
   queued has one job in each round R+1 … R+Q), so a queue position is a sum over rounds ahead
-  (core/jobs/eta.py), not a count of the queue.
+  (core/jobs/positions.py), not a count of the queue.
 - `tally`: fleet-wide counts (`queued`, `processing`, `published` videos, `ranked` users: users
   with a published video), for /metrics, upload admission and X-Total-Count.
 - `video.votes`, `user.votes_received` (votes on their published videos) and

@@ -189,7 +189,7 @@ class OwnerQueue(Base):
 
 
 class RoundCount(Base):
-    """Queued jobs per fair round, sharded (core/counters.py; read by core/jobs/eta.py)."""
+    """Queued jobs per fair round, sharded (core/counters.py; read by core/jobs/positions.py)."""
 
     __tablename__ = "round_count"
 
@@ -200,7 +200,7 @@ class RoundCount(Base):
 
 class QueueHistogram(Base):
     """Queued jobs per lane and minute of upload, sharded (core/counters.py): where a job falls
-    among the queued ones by (lane, upload time), for the position estimate (core/jobs/eta.py)."""
+    among the queued ones by (lane, upload time), for the position estimate (core/jobs/positions.py)."""
 
     __tablename__ = "queue_histogram"
 

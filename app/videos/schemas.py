@@ -37,7 +37,7 @@ class VideoSummary(BaseModel):
     uploaded_at: UtcDateTime
     processed_at: UtcDateTime | None
     processed_url: str | None
-    # 1 = the next job a free worker takes; null unless queued (core/jobs/eta.py)
+    # 1 = the next job a free worker takes; null unless queued (core/jobs/positions.py)
     queue_position: int | None = None
     # seconds until processed, from the fleet's measured throughput; null when not measurable
     eta_seconds: int | None = None

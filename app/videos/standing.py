@@ -1,8 +1,8 @@
-"""A job's standing for its owner: `queue_position` and `eta_seconds` (core/jobs/eta.py).
+"""A job's standing for its owner: `queue_position` and `eta_seconds` (core/jobs/positions.py, core/jobs/eta.py).
 
 The fleet's figures (recent throughput, the jobs running now) are read at most once per
 FLEET_CACHE_SECONDS per process; the positions of the videos asked about cost what
-core/jobs/eta.py says (bounded, whatever the queue's length). Nothing here scans a table."""
+core/jobs/positions.py says (bounded, whatever the queue's length). Nothing here scans a table."""
 
 from __future__ import annotations
 
