@@ -15,12 +15,10 @@ CASCADE of a user, a hand-written UPDATE):
 - `video.votes`, `user.votes_received` (votes on their published videos) and
   `user.published_videos`: the rankings and the public list read them instead of joining votes.
 
-Hot counters are sharded (`tally` and `round_count` carry a `shard`: the backend's pid modulo a
-small number on Postgres, 0 on SQLite) so concurrent transactions rarely wait for one row; a
-reader sums the shards. A shard on its own may go negative; the sum is exact.
-
-Every trigger is written once as a list of plain statements that both Postgres (inside a
-PL/pgSQL function) and SQLite (inside CREATE TRIGGER … BEGIN … END) accept.
+Hot counters are sharded (`tally`, `round_count`, `queue_histogram` carry a `shard`: the
+backend's pid modulo a small number on Postgres, 0 on SQLite) so concurrent transactions rarely
+wait for one row; a reader sums the shards. A shard on its own may go negative; the sum is
+exact. The triggers' SQL, and why they cannot deadlock on these rows: core/counter_triggers.py.
 """
 
 from __future__ import annotations
@@ -28,133 +26,9 @@ from __future__ import annotations
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-TALLY_SHARDS = 16
-ROUND_SHARDS = 4
+from core.counter_triggers import TALLY_SHARDS, head, minute_of, shard, video_change
+
 TALLY_NAMES = ("queued", "processing", "published", "ranked")
-
-
-def _shard(dialect: str, shards: int) -> str:
-    return f"mod(pg_backend_pid(), {shards})" if dialect == "postgresql" else "0"
-
-
-def _tally(dialect: str, name: str, delta: str, cond: str) -> str:
-    shard = _shard(dialect, TALLY_SHARDS)
-    return (
-        f"UPDATE tally SET value = value + ({delta}) "
-        f"WHERE name = {name} AND shard = {shard} AND {cond}"
-    )
-
-
-def _round(dialect: str, r: str, round_expr: str, delta: int, cond: str) -> str:
-    """Add `delta` to the round `round_expr` (owner_queue columns of r's owner) when `cond`."""
-    shard = _shard(dialect, ROUND_SHARDS)
-    return (
-        f"INSERT INTO round_count (round, shard, jobs) SELECT {round_expr}, {shard}, {delta} "
-        f"FROM owner_queue WHERE owner_id = {r}.owner_id AND {cond} "
-        "ON CONFLICT (round, shard) DO UPDATE SET jobs = round_count.jobs + excluded.jobs"
-    )
-
-
-# In the UPDATE trigger, parts whose removal and addition would cancel out are skipped.
-_SAME_PLACE = "NOT (OLD.status = NEW.status AND OLD.owner_id = NEW.owner_id)"
-_UPDATE_GUARDS = {
-    "histogram": "NOT (OLD.status = NEW.status AND OLD.priority = NEW.priority "
-    "AND OLD.uploaded_at = NEW.uploaded_at)",
-    "ensure": "(OLD.owner_id <> NEW.owner_id OR OLD.status NOT IN ('queued', 'processing'))",
-    "queued": _SAME_PLACE,
-    "tally": "OLD.status <> NEW.status",
-    "published": "(OLD.published <> NEW.published OR OLD.owner_id <> NEW.owner_id)",
-}
-_NO_GUARDS = dict.fromkeys(_UPDATE_GUARDS, "1 = 1")
-
-
-def minute_of(dialect: str, column: str) -> str:
-    """The minute (since the epoch) of a stored timestamp, as SQL."""
-    if dialect == "postgresql":
-        return f"floor(extract(epoch FROM {column}) / 60)::bigint"
-    return f"CAST(strftime('%s', {column}) AS INTEGER) / 60"
-
-
-def _histogram(dialect: str, r: str, delta: int, cond: str) -> str:
-    shard = _shard(dialect, ROUND_SHARDS)
-    return (
-        "INSERT INTO queue_histogram (lane, minute, shard, jobs) "
-        f"SELECT {r}.priority, {minute_of(dialect, f'{r}.uploaded_at')}, {shard}, {delta} "
-        f"WHERE {r}.status = 'queued' AND {cond} "
-        "ON CONFLICT (lane, minute, shard) "
-        "DO UPDATE SET jobs = queue_histogram.jobs + excluded.jobs"
-    )
-
-
-def _add(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
-    """Count row `r` (NEW) in: its owner's queue, the rounds, the tallies, the rankings."""
-    queued = f"{r}.status = 'queued' AND {guard['queued']}"
-    processing = f"{r}.status = 'processing'"
-    published = f"{r}.published AND {guard['published']}"
-    last = (
-        f"CASE WHEN last_started IS NULL OR last_started < {r}.started_at "
-        f"THEN {r}.started_at ELSE last_started END"
-    )
-    return [
-        "INSERT INTO owner_queue (owner_id, queued, running) "
-        f"SELECT {r}.owner_id, 0, 0 WHERE {r}.status IN ('queued', 'processing') "
-        f"AND {guard['ensure']} ON CONFLICT (owner_id) DO NOTHING",
-        _round(dialect, r, "running + queued + 1", 1, queued),
-        f"UPDATE owner_queue SET queued = queued + 1 WHERE owner_id = {r}.owner_id AND {queued}",
-        _round(dialect, r, "running + 1", -1, f"queued > 0 AND {processing}"),
-        _round(dialect, r, "running + queued + 1", 1, f"queued > 0 AND {processing}"),
-        f"UPDATE owner_queue SET running = running + 1, last_started = {last} "
-        f"WHERE owner_id = {r}.owner_id AND {processing}",
-        _tally(dialect, f"{r}.status", "1", guard["tally"]),
-        _histogram(dialect, r, 1, guard["histogram"]),
-        _tally(
-            dialect,
-            "'ranked'",
-            "1",
-            f'{published} AND EXISTS (SELECT 1 FROM "user" '
-            f"WHERE id = {r}.owner_id AND published_videos = 0)",
-        ),  # fmt: skip
-        f'UPDATE "user" SET published_videos = published_videos + 1, '
-        f"votes_received = votes_received + {r}.votes WHERE id = {r}.owner_id AND {published}",
-        _tally(dialect, "'published'", "1", published),
-    ]
-
-
-def _remove(dialect: str, r: str, guard: dict[str, str] = _NO_GUARDS) -> list[str]:
-    """Count row `r` (OLD) out: the inverse of _add."""
-    queued = f"{r}.status = 'queued' AND {guard['queued']}"
-    processing = f"{r}.status = 'processing'"
-    published = f"{r}.published AND {guard['published']}"
-    return [
-        _round(dialect, r, "running + queued", -1, f"queued > 0 AND {queued}"),
-        f"UPDATE owner_queue SET queued = queued - 1 WHERE owner_id = {r}.owner_id AND {queued}",
-        _round(dialect, r, "running", 1, f"queued > 0 AND running > 0 AND {processing}"),
-        _round(dialect, r, "running + queued", -1, f"queued > 0 AND running > 0 AND {processing}"),
-        f"UPDATE owner_queue SET running = running - 1 "
-        f"WHERE owner_id = {r}.owner_id AND {processing}",
-        _tally(dialect, f"{r}.status", "-1", guard["tally"]),
-        _histogram(dialect, r, -1, guard["histogram"]),
-        f'UPDATE "user" SET published_videos = published_videos - 1, '
-        f"votes_received = votes_received - {r}.votes WHERE id = {r}.owner_id AND {published}",
-        _tally(
-            dialect,
-            "'ranked'",
-            "-1",
-            f'{published} AND EXISTS (SELECT 1 FROM "user" '
-            f"WHERE id = {r}.owner_id AND published_videos = 0)",
-        ),  # fmt: skip
-        _tally(dialect, "'published'", "-1", published),
-    ]
-
-
-def _head(r: str, where: str | None = None, when: str = "1 = 1") -> str:
-    """Re-read the owner's best queued job (one probe of ix_video_queue_owner)."""
-    return (
-        "UPDATE owner_queue SET (head_id, head_lane, head_at) = (SELECT id, priority, "
-        f"uploaded_at FROM video WHERE video.owner_id = {r}.owner_id AND status = 'queued' "
-        f"ORDER BY priority, uploaded_at, id LIMIT 1) "
-        f"WHERE {where or f'owner_id = {r}.owner_id'} AND {when}"
-    )
 
 
 # A video change matters to the counters only through these columns.
@@ -170,12 +44,10 @@ def _triggers(dialect: str) -> list[tuple[str, str, str, list[str]]]:
     """(name, timing/event, table, body statements) of every counting trigger."""
     vote_owner = "(SELECT owner_id FROM video WHERE id = {r}.video_id AND published)"
     return [
-        ("rf_video_ins", "AFTER INSERT", "video", [*_add(dialect, "NEW"), _head("NEW")]),
+        ("rf_video_ins", "AFTER INSERT", "video", video_change(dialect, old=False, new=True)),
         ("rf_video_upd", f"AFTER UPDATE OF {_VIDEO_COLUMNS}", "video",
-         [*_remove(dialect, "OLD", _UPDATE_GUARDS), *_add(dialect, "NEW", _UPDATE_GUARDS),
-          _head("OLD", when="OLD.owner_id <> NEW.owner_id AND OLD.status = 'queued'"),
-          _head("NEW", when="(OLD.status = 'queued' OR NEW.status = 'queued')")]),
-        ("rf_video_del", "AFTER DELETE", "video", [*_remove(dialect, "OLD"), _head("OLD")]),
+         video_change(dialect, old=True, new=True)),
+        ("rf_video_del", "AFTER DELETE", "video", video_change(dialect, old=True, new=False)),
         ("rf_vote_ins", "AFTER INSERT", "vote", [
             "UPDATE video SET votes = votes + 1 WHERE id = NEW.video_id",
             'UPDATE "user" SET votes_received = votes_received + 1 '
@@ -184,8 +56,9 @@ def _triggers(dialect: str) -> list[tuple[str, str, str, list[str]]]:
             "UPDATE video SET votes = votes - 1 WHERE id = OLD.video_id",
             'UPDATE "user" SET votes_received = votes_received - 1 '
             f"WHERE id = {vote_owner.format(r='OLD')}"]),
-        ("rf_user_del", "AFTER DELETE", '"user"',
-         [_tally(dialect, "'ranked'", "-1", "OLD.published_videos > 0")]),
+        ("rf_user_del", "AFTER DELETE", '"user"', [
+            f"UPDATE tally SET value = value - 1 WHERE name = 'ranked' "
+            f"AND shard = {shard(dialect, TALLY_SHARDS)} AND OLD.published_videos > 0"]),
         ("rf_owner_queue_del", "AFTER DELETE", "owner_queue", [
             "UPDATE round_count SET jobs = jobs - 1 WHERE (round, shard) IN (SELECT round, "
             "min(shard) FROM round_count WHERE round > OLD.running AND "
@@ -291,7 +164,7 @@ def backfill(connection: Connection) -> None:
         "sum(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), "
         "sum(CASE WHEN status = 'processing' THEN 1 ELSE 0 END), max(started_at) "
         "FROM video GROUP BY owner_id",
-        _head("owner_queue", where="queued > 0"),
+        head("owner_queue", where="queued > 0"),
         f"INSERT INTO round_count (round, shard, jobs) SELECT r.n, 0, r.jobs FROM "
         f"({_round_rows(dialect)}) AS r (n, jobs)"
         if dialect == "postgresql"

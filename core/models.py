@@ -200,7 +200,7 @@ class RoundCount(Base):
 
 class QueueHistogram(Base):
     """Queued jobs per lane and minute of upload, sharded (core/counters.py): where a job falls
-    among the queued ones by (lane, upload time), for the position estimate (core/jobs/positions.py)."""
+    among the queued ones by (lane, upload time), for positions (core/jobs/positions.py)."""
 
     __tablename__ = "queue_histogram"
 
