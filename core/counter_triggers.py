@@ -91,8 +91,7 @@ def video_change(dialect: str, old: bool, new: bool) -> list[str]:
         owners = ", ".join(f"{r}.owner_id" for r, on in (("OLD", old), ("NEW", new)) if on)
         published = " OR ".join(f"{r}.published" for r, on in (("OLD", old), ("NEW", new)) if on)
         body += [
-            f"PERFORM 1 FROM owner_queue WHERE owner_id IN ({owners}) "
-            "ORDER BY owner_id FOR UPDATE",
+            f"PERFORM 1 FROM owner_queue WHERE owner_id IN ({owners}) ORDER BY owner_id FOR UPDATE",
             f'PERFORM 1 FROM "user" WHERE id IN ({owners}) AND ({published}) '
             "ORDER BY id FOR UPDATE",
         ]

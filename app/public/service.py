@@ -24,20 +24,21 @@ async def list_public(
     """Newest published first: a walk of ix_video_public (offset pages skip index entries;
     cursor pages seek). Votes come from video.votes, kept by trigger (core/counters.py)."""
     total = (await read_tallies(session, "published"))["published"]
+    newest = (Video.published_at.desc(), Video.id.desc())
+    # The page's ids first, from the index alone (skipped rows are index entries, not joined
+    # rows), then the page itself.
+    ids = select(Video.id).where(Video.published.is_(True)).order_by(*newest).limit(page.limit)
+    if after is None:
+        ids = ids.offset(page.offset)
+    else:
+        at = _published_at(after.key)
+        ids = ids.where(Video.published_at <= at, (Video.published_at < at) | (Video.id < after.id))
     query = (
         select(Video, User)
         .join(User, User.id == Video.owner_id)
-        .where(Video.published.is_(True))
-        .order_by(Video.published_at.desc(), Video.id.desc())
-        .limit(page.limit)
+        .where(Video.id.in_(ids.scalar_subquery()))
+        .order_by(*newest)
     )
-    if after is None:
-        query = query.offset(page.offset)
-    else:
-        at = _published_at(after.key)
-        query = query.where(
-            Video.published_at <= at, (Video.published_at < at) | (Video.id < after.id)
-        )
     rows = (await session.execute(query)).all()
     first = (after.position if after is not None else page.offset) + 1
     videos = [
@@ -95,23 +96,27 @@ async def rankings(
 ) -> tuple[list[RankingEntry], int, After | None]:
     """Players by the votes on their published videos (user.votes_received, kept by trigger):
     a walk of ix_user_ranking, or of ix_user_city_ranking for one city (case-insensitive)."""
-    query = select(User.id, User.first_name, User.last_name, User.city, User.votes_received)
-    query = query.where(User.published_videos > 0)
+    ranked = select(User.id).where(User.published_videos > 0)
     if city:
-        query = query.where(func.lower(User.city) == city.strip().lower())
-        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        ranked = ranked.where(func.lower(User.city) == city.strip().lower())
+        total = await session.scalar(select(func.count()).select_from(ranked.subquery()))
     else:
         total = (await read_tallies(session, "ranked"))["ranked"]
-    query = query.order_by(User.votes_received.desc(), User.id.asc()).limit(page.limit)
+    most = (User.votes_received.desc(), User.id.asc())
+    # The page's ids from the index alone (index-only: skipped rows cost an index entry each),
+    # then their names.
+    ids = ranked.add_columns(User.votes_received).order_by(*most).limit(page.limit)
     if after is None:
-        query = query.offset(page.offset)
+        ids = ids.offset(page.offset)
     else:
         if not isinstance(after.key, int):
             raise BadRequest("cursor is not one this API gave out (use X-Next-Cursor)")
-        query = query.where(
+        ids = ids.where(
             User.votes_received <= after.key,
             (User.votes_received < after.key) | (User.id > after.id),
         )
+    query = select(User.id, User.first_name, User.last_name, User.city, User.votes_received)
+    query = query.where(User.id.in_(select(ids.subquery().c.id))).order_by(*most)
     rows = (await session.execute(query)).all()
     start = after.position if after is not None else page.offset
     entries = [

@@ -1,4 +1,5 @@
-"""A job's standing for its owner: `queue_position` and `eta_seconds` (core/jobs/positions.py, core/jobs/eta.py).
+"""A job's standing for its owner: `queue_position` (core/jobs/positions.py) and `eta_seconds`
+(core/jobs/eta.py).
 
 The fleet's figures (recent throughput, the jobs running now) are read at most once per
 FLEET_CACHE_SECONDS per process; the positions of the videos asked about cost what

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -113,17 +113,7 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
     owner's jobs alone), every earlier round's jobs from round_count, and its place among the
     jobs sharing its round by where its (lane, upload minute) falls in queue_histogram —
     never a scan of the queue."""
-    mine = aliased(Video)
-    rank = (
-        select(func.count())
-        .where(mine.owner_id == Video.owner_id, mine.status == VideoStatus.queued)
-        .where(
-            tuple_(mine.priority, mine.uploaded_at, mine.id)
-            < tuple_(Video.priority, Video.uploaded_at, Video.id)
-        )
-        .correlate(Video)
-        .scalar_subquery()
-    )
+    rank = _rank_in_owner_queue()
     rows = (
         await session.execute(
             select(Video.id, Video.priority, Video.uploaded_at, OwnerQueue.running + rank + 1)
@@ -151,6 +141,30 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
         within = round((sharing - 1) * place(lane, as_utc(uploaded_at)))
         estimates[int(video_id)] = Estimate(ahead + 1 + within, ahead + 1, ahead + sharing)
     return estimates
+
+
+RANK_SIDE_MAX = 1_000  # jobs after it counted before counting the (longer) side before it
+
+
+def _rank_in_owner_queue() -> ColumnElement[int]:
+    """The job's rank in its owner's queue (0 = the owner's next job), counted from the nearer
+    end: the owner's jobs behind it (a newest upload has few), capped at RANK_SIDE_MAX, and
+    only past that the jobs ahead of it. Either way an index range of that owner's jobs alone
+    (ix_video_queue_owner), never of the queue."""
+    key = tuple_(Video.priority, Video.uploaded_at, Video.id)
+    mine = aliased(Video)
+    theirs = tuple_(mine.priority, mine.uploaded_at, mine.id)
+    same_queue = (mine.owner_id == Video.owner_id) & (mine.status == VideoStatus.queued)
+    behind = (
+        select(literal(1)).where(same_queue, theirs > key).limit(RANK_SIDE_MAX)
+        .correlate(Video).subquery()
+    )  # fmt: skip
+    behind_count = select(func.count()).select_from(behind).scalar_subquery()
+    ahead = select(func.count()).where(same_queue, theirs < key).correlate(Video)
+    return case(
+        (behind_count < RANK_SIDE_MAX, OwnerQueue.queued - 1 - behind_count),
+        else_=ahead.scalar_subquery(),
+    )
 
 
 async def _histogram_place(session: AsyncSession) -> Callable[[int, datetime], float]:
