@@ -18,6 +18,7 @@ class PlanRecorder:
         self.engine = engine
         self.plans: dict[str, list[dict[str, str]]] = {}
         self._seen: list[tuple[str, Any, bool]] = []
+        self._prepared = 0
 
     def _catch(self, _conn: Any, _cursor: Any, statement: str, parameters: Any,
                _context: Any, _many: bool) -> None:  # fmt: skip
@@ -47,11 +48,13 @@ class PlanRecorder:
             cursor = raw.cursor()
             try:
                 if positional:  # asyncpg's $1 … : prepare, then explain the execution
-                    cursor.execute(f"PREPARE rf_plan AS {statement}")
+                    self._prepared += 1
+                    name = f"rf_plan_{self._prepared}"  # prepared statements outlive a rollback
+                    cursor.execute(f"PREPARE {name} AS {statement}")
                     values = list(parameters or ())
                     holders = ", ".join(["%s"] * len(values))
                     args = f"({holders})" if values else ""
-                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE rf_plan{args}", values)
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE {name}{args}", values)
                 else:
                     cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters or None)
                 return "\n".join(str(row[0]) for row in cursor.fetchall())

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -113,58 +113,59 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
     owner's jobs alone), every earlier round's jobs from round_count, and its place among the
     jobs sharing its round by where its (lane, upload minute) falls in queue_histogram —
     never a scan of the queue."""
-    rank = _rank_in_owner_queue()
     rows = (
         await session.execute(
-            select(Video.id, Video.priority, Video.uploaded_at, OwnerQueue.running + rank + 1)
+            select(Video.id, Video.owner_id, Video.priority, Video.uploaded_at, OwnerQueue.running)
             .join(OwnerQueue, OwnerQueue.owner_id == Video.owner_id)
             .where(Video.id.in_(ids), Video.status == VideoStatus.queued)
         )
     ).all()
     if not rows:
         return {}
-    last = max(int(r[3]) for r in rows)
-    per_round = dict(
-        (
-            await session.execute(
-                select(RoundCount.round, func.sum(RoundCount.jobs))
-                .where(RoundCount.round <= last)
-                .group_by(RoundCount.round)
-            )
-        ).all()
-    )
+    ranks = await _ranks_in_owner_queues(session, {r.owner_id for r in rows}, ids)
+    rounds = {r.id: r.running + ranks[r.id] + 1 for r in rows if r.id in ranks}
+    if not rounds:
+        return {}  # all claimed meanwhile
+    per_round = (
+        await session.execute(
+            select(RoundCount.round, func.sum(RoundCount.jobs))
+            .where(RoundCount.round <= max(rounds.values()))
+            .group_by(RoundCount.round)
+            .order_by(RoundCount.round)
+        )
+    ).all()
+    numbers = [int(r) for r, _ in per_round]
+    before = list(itertools.accumulate((int(n) for _, n in per_round), initial=0))
     place = await _histogram_place(session)
     estimates = {}
-    for video_id, lane, uploaded_at, job_round in rows:
-        ahead = sum(int(n) for r, n in per_round.items() if r < job_round)
-        sharing = max(int(per_round.get(job_round, 1)), 1)
+    for video_id, _owner, lane, uploaded_at, _running in rows:
+        if video_id not in rounds:
+            continue
+        job_round = rounds[video_id]
+        i = bisect.bisect_left(numbers, job_round)
+        ahead = before[i]  # the jobs of every earlier round
+        own = int(per_round[i][1]) if i < len(numbers) and numbers[i] == job_round else 1
+        sharing = max(own, 1)
         within = round((sharing - 1) * place(lane, as_utc(uploaded_at)))
         estimates[int(video_id)] = Estimate(ahead + 1 + within, ahead + 1, ahead + sharing)
     return estimates
 
 
-RANK_SIDE_MAX = 1_000  # jobs after it counted before counting the (longer) side before it
-
-
-def _rank_in_owner_queue() -> ColumnElement[int]:
-    """The job's rank in its owner's queue (0 = the owner's next job), counted from the nearer
-    end: the owner's jobs behind it (a newest upload has few), capped at RANK_SIDE_MAX, and
-    only past that the jobs ahead of it. Either way an index range of that owner's jobs alone
-    (ix_video_queue_owner), never of the queue."""
-    key = tuple_(Video.priority, Video.uploaded_at, Video.id)
-    mine = aliased(Video)
-    theirs = tuple_(mine.priority, mine.uploaded_at, mine.id)
-    same_queue = (mine.owner_id == Video.owner_id) & (mine.status == VideoStatus.queued)
-    behind = (
-        select(literal(1)).where(same_queue, theirs > key).limit(RANK_SIDE_MAX)
-        .correlate(Video).subquery()
-    )  # fmt: skip
-    behind_count = select(func.count()).select_from(behind).scalar_subquery()
-    ahead = select(func.count()).where(same_queue, theirs < key).correlate(Video)
-    return case(
-        (behind_count < RANK_SIDE_MAX, OwnerQueue.queued - 1 - behind_count),
-        else_=ahead.scalar_subquery(),
+async def _ranks_in_owner_queues(
+    session: AsyncSession, owners: set[int], ids: set[int]
+) -> dict[int, int]:
+    """Each job's rank in its owner's queue (0 = the owner's next job): one walk of those
+    owners' queued jobs in claim order (ix_video_queue_owner), never of the whole queue."""
+    rank = func.row_number().over(
+        partition_by=Video.owner_id, order_by=(Video.priority, Video.uploaded_at, Video.id)
     )
+    ranked = (
+        select(Video.id, (rank - 1).label("rank"))
+        .where(Video.owner_id.in_(owners), Video.status == VideoStatus.queued)
+        .subquery()
+    )
+    found = await session.execute(select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(ids)))
+    return {int(i): int(r) for i, r in found}
 
 
 async def _histogram_place(session: AsyncSession) -> Callable[[int, datetime], float]:
