@@ -2,8 +2,9 @@
 (core/jobs/eta.py).
 
 The fleet's figures (recent throughput, the jobs running now) are read at most once per
-FLEET_CACHE_SECONDS per process; the positions of the videos asked about cost what
-core/jobs/positions.py says (bounded, whatever the queue's length). Nothing here scans a table."""
+FLEET_CACHE_SECONDS per process, and so are the counts of the whole line that positions are
+worked out from; the positions of the videos asked about then cost what core/jobs/positions.py
+says (bounded, whatever the queue's length). Nothing here scans a table."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.jobs.eta import Fleet, StartTimes, eta_seconds, read_fleet
-from core.jobs.positions import queue_positions
+from core.jobs.positions import Line, queue_positions, read_line
 from core.jobs.scheduling import SchedulingPolicy
 from core.models import Video, VideoStatus, utcnow
 from core.settings import Settings
@@ -33,12 +34,22 @@ class Forecaster:
         self.policy = SchedulingPolicy.from_settings(settings)
         self._fleet: Fleet | None = None
         self._taken_at = 0.0
+        self._line: Line | None = None
+        self._line_at = 0.0
 
     async def fleet(self, session: AsyncSession) -> Fleet:
         now = time.monotonic()
         if self._fleet is None or now - self._taken_at > FLEET_CACHE_SECONDS:
             self._fleet, self._taken_at = await read_fleet(session, utcnow()), now
         return self._fleet
+
+    async def line(self, session: AsyncSession) -> Line:
+        """The counts of the whole line (core/jobs/positions.py), shared by this process's
+        requests for FLEET_CACHE_SECONDS: a position is at most that old."""
+        now = time.monotonic()
+        if self._line is None or now - self._line_at > FLEET_CACHE_SECONDS:
+            self._line, self._line_at = await read_line(session), now
+        return self._line
 
     def cached_fleet(self) -> Fleet | None:
         """The last figures read, without a query (live notices use it)."""
@@ -53,7 +64,8 @@ class Forecaster:
             return {v.id: Standing() for v in videos}
         now = utcnow()
         queued = [v.id for v in live if v.status == VideoStatus.queued]
-        positions = await queue_positions(session, self.policy, now, queued)
+        line = await self.line(session) if queued and self.policy.fair else None
+        positions = await queue_positions(session, self.policy, now, queued, line)
         fleet = await self.fleet(session)
         starts = None if fleet.job_seconds is None else StartTimes(fleet)
         result = {v.id: Standing() for v in videos}

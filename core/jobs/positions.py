@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,22 +67,29 @@ def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int
 
 
 async def queue_positions(
-    session: AsyncSession, policy: SchedulingPolicy, now: datetime, ids: Iterable[int]
+    session: AsyncSession,
+    policy: SchedulingPolicy,
+    now: datetime,
+    ids: Iterable[int],
+    line: Line | None = None,
 ) -> dict[int, int]:
-    """Each queued job's place in line (others are left out); see the module docstring."""
+    """Each queued job's place in line (others are left out); see the module docstring.
+    `line`: the counts of the whole line, read by the caller (a process shares one for a
+    second, app/videos/standing.py), else read here."""
     wanted = set(ids)
     if not wanted:
         return {}
     if not policy.fair:
         return await _fifo_positions(session, wanted)
-    queued = (await read_tallies(session, "queued"))["queued"]
-    if queued <= POSITION_EXACT_MAX:
+    line = line or await read_line(session)
+    if line.queued <= POSITION_EXACT_MAX:
         ranked = positions_query(policy, now).subquery()
         rows = await session.execute(
             select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted))
         )
         return {int(r.id): int(r.position) for r in rows}
-    return {v: e.position for v, e in (await estimate_positions(session, wanted)).items()}
+    estimates = await estimate_positions(session, wanted, line)
+    return {v: e.position for v, e in estimates.items()}
 
 
 async def _fifo_positions(session: AsyncSession, ids: set[int]) -> dict[int, int]:
@@ -107,7 +114,9 @@ class Estimate:
     high: int  # those plus every job sharing its round
 
 
-async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, Estimate]:
+async def estimate_positions(
+    session: AsyncSession, ids: set[int], line: Line | None = None
+) -> dict[int, Estimate]:
     """Positions from the counts the database keeps (core/counters.py): the job's round from
     its owner's running count and its rank in the owner's queue (an index count over that
     owner's jobs alone), every earlier round's jobs from round_count, and its place among the
@@ -126,27 +135,13 @@ async def estimate_positions(session: AsyncSession, ids: set[int]) -> dict[int, 
     rounds = {r.id: r.running + ranks[r.id] + 1 for r in rows if r.id in ranks}
     if not rounds:
         return {}  # all claimed meanwhile
-    per_round = (
-        await session.execute(
-            select(RoundCount.round, func.sum(RoundCount.jobs))
-            .where(RoundCount.round <= max(rounds.values()))
-            .group_by(RoundCount.round)
-            .order_by(RoundCount.round)
-        )
-    ).all()
-    numbers = [int(r) for r, _ in per_round]
-    before = list(itertools.accumulate((int(n) for _, n in per_round), initial=0))
-    place = await _histogram_place(session)
+    line = line or await read_line(session)
     estimates = {}
     for video_id, _owner, lane, uploaded_at, _running in rows:
         if video_id not in rounds:
             continue
-        job_round = rounds[video_id]
-        i = bisect.bisect_left(numbers, job_round)
-        ahead = before[i]  # the jobs of every earlier round
-        own = int(per_round[i][1]) if i < len(numbers) and numbers[i] == job_round else 1
-        sharing = max(own, 1)
-        within = round((sharing - 1) * place(lane, as_utc(uploaded_at)))
+        ahead, sharing = line.round_of(rounds[video_id])
+        within = round((sharing - 1) * line.place(lane, as_utc(uploaded_at)))
         estimates[int(video_id)] = Estimate(ahead + 1 + within, ahead + 1, ahead + sharing)
     return estimates
 
@@ -168,25 +163,59 @@ async def _ranks_in_owner_queues(
     return {int(i): int(r) for i, r in found}
 
 
-async def _histogram_place(session: AsyncSession) -> Callable[[int, datetime], float]:
-    """(lane, upload time) → the share of queued jobs before it in that order (0..1)."""
+@dataclass(frozen=True)
+class Line:
+    """Counts of the whole fair line: the `queued` tally, queued jobs per round (as prefix
+    sums) and per (lane, upload minute) — a few hundred to a few thousand small rows, read in
+    three queries however long the queue."""
+
+    queued: int
+    rounds: list[int]  # round numbers with queued jobs, ascending
+    before_round: list[int]  # jobs in all rounds before rounds[i] (one more entry: the total)
+    minutes: list[tuple[int, int]]  # (lane, minute) with queued jobs, ascending
+    before_minute: list[int]  # jobs before minutes[i] in (lane, minute) order (+ the total)
+
+    def round_of(self, job_round: int) -> tuple[int, int]:
+        """(jobs in every earlier round, jobs sharing this round)."""
+        i = bisect.bisect_left(self.rounds, job_round)
+        sharing = 0
+        if i < len(self.rounds) and self.rounds[i] == job_round:
+            sharing = self.before_round[i + 1] - self.before_round[i]
+        return self.before_round[i], max(sharing, 1)
+
+    def place(self, lane: int, at: datetime) -> float:
+        """The share (0..1) of queued jobs before (lane, upload time), its own minute halved."""
+        i = bisect.bisect_left(self.minutes, (lane, int(at.timestamp()) // 60))
+        own = 0
+        if i < len(self.minutes) and self.minutes[i] == (lane, int(at.timestamp()) // 60):
+            own = self.before_minute[i + 1] - self.before_minute[i]
+        total = self.before_minute[-1] or 1
+        return min(1.0, max(0.0, (self.before_minute[i] + own / 2) / total))
+
+
+async def read_line(session: AsyncSession) -> Line:
+    queued = (await read_tallies(session, "queued"))["queued"]
+    rounds = (
+        await session.execute(
+            select(RoundCount.round, func.sum(RoundCount.jobs))
+            .group_by(RoundCount.round)
+            .having(func.sum(RoundCount.jobs) > 0)
+            .order_by(RoundCount.round)
+        )
+    ).all()
     minute = QueueHistogram.minute
-    rows = (
+    minutes = (
         await session.execute(
             select(QueueHistogram.lane, minute, func.sum(QueueHistogram.jobs))
             .group_by(QueueHistogram.lane, minute)
+            .having(func.sum(QueueHistogram.jobs) > 0)
             .order_by(QueueHistogram.lane, minute)
         )
     ).all()
-    keys = [(int(lane), int(m)) for lane, m, _ in rows]
-    counts = [max(int(n), 0) for _, _, n in rows]
-    before = list(itertools.accumulate(counts, initial=0))
-    total = before[-1] or 1
-
-    def place(lane: int, at: datetime) -> float:
-        key = (lane, int(at.timestamp()) // 60)
-        i = bisect.bisect_left(keys, key)
-        own = counts[i] if i < len(keys) and keys[i] == key else 0
-        return min(1.0, (before[i] + own / 2) / total)
-
-    return place
+    return Line(
+        queued,
+        [int(r) for r, _ in rounds],
+        list(itertools.accumulate((int(n) for _, n in rounds), initial=0)),
+        [(int(lane), int(m)) for lane, m, _ in minutes],
+        list(itertools.accumulate((int(n) for _, _, n in minutes), initial=0)),
+    )
