@@ -61,7 +61,7 @@ class VideoStatus(enum.StrEnum):
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
-def _where(condition: str, sqlite: str | None = None) -> dict[str, Any]:
+def where(condition: str, sqlite: str | None = None) -> dict[str, Any]:
     """A partial index's predicate, written as the ORM renders it on each dialect (the planner
     uses the index only when the query's WHERE implies it)."""
     return {"postgresql_where": text(condition), "sqlite_where": text(sqlite or condition)}
@@ -75,13 +75,13 @@ class User(Base):
     __tablename__ = "user"
     __table_args__ = (
         # rankings: users with a published video, most votes first (core/counters.py keeps both)
-        Index("ix_user_ranking", text("votes_received DESC"), "id", **_where(RANKED)),
+        Index("ix_user_ranking", text("votes_received DESC"), "id", **where(RANKED)),
         Index(
             "ix_user_city_ranking",
             func.lower(text("city")),
             text("votes_received DESC"),
             "id",
-            **_where(RANKED),
+            **where(RANKED),
         ),  # fmt: skip
         NEVER_REUSE_IDS,
     )
@@ -106,28 +106,28 @@ class Video(Base):
         Index("ix_video_status_processed_at", "status", "processed_at"),  # recent throughput
         # An owner's queued jobs in claim order: the head the fair claim takes (core/counters.py)
         Index(
-            "ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **_where(QUEUED)
+            "ix_video_queue_owner", "owner_id", "priority", "uploaded_at", "id", **where(QUEUED)
         ),  # fmt: skip
-        Index("ix_video_queued_at", "uploaded_at", **_where(QUEUED)),  # backlog's oldest
+        Index("ix_video_queued_at", "uploaded_at", **where(QUEUED)),  # backlog's oldest
         # an owner's videos, newest first (GET /api/videos: a page, not a sort of them all)
         Index("ix_video_owner_uploaded", "owner_id", text("uploaded_at DESC"), text("id DESC")),
         # lane promotion: queued jobs not yet in lane 0, oldest first
-        Index("ix_video_queue_promote", "uploaded_at", **_where(f"{QUEUED} AND priority > 0")),
+        Index("ix_video_queue_promote", "uploaded_at", **where(f"{QUEUED} AND priority > 0")),
         # the reconciler: queued since long ago; processing under a lease that ran out
-        Index("ix_video_queued_enqueued_at", "enqueued_at", **_where(QUEUED)),
-        Index("ix_video_processing_lease", "lease_until", **_where("status = 'processing'")),
+        Index("ix_video_queued_enqueued_at", "enqueued_at", **where(QUEUED)),
+        Index("ix_video_processing_lease", "lease_until", **where("status = 'processing'")),
         # retention: processed originals not yet deleted
         Index(
             "ix_video_retention",
             "processed_at",
-            **_where("status = 'processed' AND original_purged_at IS NULL"),
+            **where("status = 'processed' AND original_purged_at IS NULL"),
         ),
         # the public list, newest first (the ORM renders `published IS true` / `IS 1`)
         Index(
             "ix_video_public",
             text("published_at DESC"),
             text("id DESC"),
-            **_where("published IS true", "published IS 1"),
+            **where("published IS true", "published IS 1"),
         ),
         NEVER_REUSE_IDS,
     )
@@ -161,63 +161,6 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # by trigger
-
-
-class OwnerQueue(Base):
-    """One owner's place in the fair queue, kept by triggers (core/counters.py): queued and
-    running counts, when last served, and the head (the owner's best queued job)."""
-
-    __tablename__ = "owner_queue"
-    __table_args__ = (
-        # The fair claim: fewest running, lane, served longest ago (never first), upload time.
-        Index("ix_owner_queue_pick", "running", "head_lane",
-              text("last_started ASC NULLS FIRST"), "head_at", "head_id",
-              **_where("queued > 0")).ddl_if(dialect="postgresql"),
-        Index("ix_owner_queue_pick_lite", "running", "head_lane", "last_started", "head_at",
-              "head_id", **_where("queued > 0")).ddl_if(dialect="sqlite"),
-    )  # fmt: skip
-
-    owner_id: Mapped[int] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    queued: Mapped[int] = mapped_column(Integer, default=0)
-    running: Mapped[int] = mapped_column(Integer, default=0)
-    last_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    head_id: Mapped[int | None] = mapped_column(Integer)
-    head_lane: Mapped[int | None] = mapped_column(Integer)
-    head_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class RoundCount(Base):
-    """Queued jobs per fair round, sharded (core/counters.py; read by core/jobs/positions.py)."""
-
-    __tablename__ = "round_count"
-
-    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    jobs: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class QueueHistogram(Base):
-    """Queued jobs per lane and minute of upload, sharded (core/counters.py): where a job falls
-    among the queued ones by (lane, upload time), for positions (core/jobs/positions.py)."""
-
-    __tablename__ = "queue_histogram"
-
-    lane: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    jobs: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Tally(Base):
-    """Fleet-wide counts, sharded: sum the shards of a name (core/counters.py)."""
-
-    __tablename__ = "tally"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Vote(Base):
@@ -319,3 +262,10 @@ def _install_counters(_target: object, connection: Connection, **_kw: object) ->
     from core.counters import install
 
     install(connection)
+
+
+# The counter tables live in their own module; imported here so that one metadata has them all.
+from core.counter_models import OwnerQueue as OwnerQueue  # noqa: E402
+from core.counter_models import QueueHistogram as QueueHistogram  # noqa: E402
+from core.counter_models import RoundCount as RoundCount  # noqa: E402
+from core.counter_models import Tally as Tally  # noqa: E402
