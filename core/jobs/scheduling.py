@@ -14,9 +14,9 @@ Order, best first:
 The pick is one walk of one index (`ix_owner_queue_pick` on owner_queue: running, head lane,
 last served, head upload time), whose rows the database keeps in the same transaction as every
 job change (core/counters.py): its cost is O(log owners), whatever the size of the queue or of
-the history. Claims on Postgres are serialised by a transaction-scoped advisory lock
-(JobStore.claim): two slots picking at the same moment would otherwise both read the same owner
-as having nothing running and both take its jobs.
+the history. Claims on Postgres are serialised by a transaction-scoped advisory lock, taken
+and released inside one call (core/jobs/claim_sql.py): two slots picking at the same moment
+would otherwise both read the same owner as having nothing running and both take its jobs.
 
 Jobs whose worker died (processing, lease expired) are claimed through their own message, which
 the reconciler re-sends; until then they still count as their owner's running job.
