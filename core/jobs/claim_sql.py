@@ -1,9 +1,9 @@
-"""The fair claim on Postgres as one server-side function, so a claim is one round trip and the
-fleet's one serialised step holds no lock across the network: `SELECT * FROM rf_claim_fair(...)`
-in autocommit reads the message's own job, takes the claim lock, picks the fairest head,
-claims it and commits — the lock goes with the commit, before any client code runs again. In a
-VOLATILE PL/pgSQL function each statement takes a new snapshot, so the pick (after the lock)
-sees every claim committed before the lock was had.
+"""The claim's SQL. On Postgres a fair claim is one server-side function, so a claim is one
+round trip and the fleet's one serialised step holds no lock across the network:
+`SELECT * FROM rf_claim_fair(...)` in autocommit reads the message's own job, takes the claim
+lock, picks the fairest head, claims it and commits — the lock goes with the commit, before any
+client code runs again. In a VOLATILE PL/pgSQL function each statement takes a new snapshot,
+so the pick (after the lock) sees every claim committed before the lock was had.
 
 It is JobStore.claim's logic for SQLite (core/jobs/store.py) written in SQL — the same
 outcomes, the same order as `core.jobs.scheduling.fairest` and the same index
@@ -16,6 +16,14 @@ lock_timeout error is caught and the pick goes ahead without the lock, flagged `
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, DateTime, Update, bindparam, select, text, update
+
+from core.jobs.scheduling import SchedulingPolicy, claimable, due_exists
+from core.models import Video, VideoStatus
 
 CLAIM_LOCK_KEY = 0x7265656C  # "reel"
 
@@ -97,7 +105,7 @@ BEGIN
 END $$
 """
 
-CALL = (
+CALL_FAIR = text(
     "SELECT * FROM rf_claim_fair(:video_id, :token, :lease_seconds, :cap, :wait_ms, "
     ":promote_before)"
 )
@@ -105,3 +113,35 @@ DROP = (
     "DROP FUNCTION IF EXISTS rf_claim_fair(integer, varchar, double precision, integer, "
     "integer, timestamptz)"
 )
+
+
+# The same claim as statements, for SQLite and for FIFO claims anywhere (core/jobs/store.py).
+
+
+def read_current(conn: Connection, video_id: int, policy: SchedulingPolicy, now: datetime) -> Any:
+    """The message's own job (status, lease) and, for fair picks, whether any queued job is
+    due for lane promotion: one statement."""
+    extra = [due_exists().label("due")] if policy.fair else []
+    statement = select(Video.status, Video.lease_until, *extra).where(
+        Video.id == bindparam("video_id")
+    )
+    promoted = now - timedelta(seconds=policy.lane_promote_seconds)
+    return conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
+
+
+def claim_statement(which: ColumnElement[bool]) -> Update:
+    """queued (or processing under an expired lease) → processing: the compare-and-set."""
+    now = bindparam("now", type_=DateTime(timezone=True))
+    return (
+        update(Video)
+        .where(which, claimable(now))
+        .values(
+            status=VideoStatus.processing,
+            attempts=Video.attempts + 1,
+            claim_token=bindparam("token"),
+            lease_until=bindparam("lease", type_=DateTime(timezone=True)),
+            started_at=now,
+            progress=0,
+        )
+        .returning(Video.id, Video.attempts, Video.original_key, Video.error)
+    )

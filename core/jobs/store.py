@@ -9,27 +9,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    DateTime,
     Update,
     bindparam,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.jobs.claim_sql import CALL
+from core.jobs.claim_sql import CALL_FAIR, claim_statement, read_current
 from core.jobs.claim_sql import CLAIM_LOCK_KEY as CLAIM_LOCK_KEY  # the lock fair claims take
 from core.jobs.events import EventSink, event_now, no_sink
 from core.jobs.scheduling import (
     SchedulingPolicy,
-    claimable,
-    due_exists,
     due_for_promotion,
     fairest,
     promote,
@@ -40,38 +34,6 @@ from core.webhooks.outbox import Outbox
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
 CLAIM_LOCK_WAIT_MS = 2000  # a frozen holder of the claim lock delays a pick this long at most
 log = logging.getLogger(__name__)
-
-
-_CALL_FAIR = text(CALL)
-
-
-def _read_current(conn: Connection, video_id: int, policy: SchedulingPolicy, now: datetime) -> Any:
-    """The message's own job (status, lease) and, for fair picks, whether any queued job is
-    due for lane promotion: one statement."""
-    extra = [due_exists()] if policy.fair else []
-    statement = select(Video.status, Video.lease_until, *extra).where(
-        Video.id == bindparam("video_id")
-    )
-    promoted = now - timedelta(seconds=policy.lane_promote_seconds)
-    return conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
-
-
-def _claim_statement(which: ColumnElement[bool]) -> Update:
-    """queued (or processing under an expired lease) → processing: the compare-and-set."""
-    now = bindparam("now", type_=DateTime(timezone=True))
-    return (
-        update(Video)
-        .where(which, claimable(now))
-        .values(
-            status=VideoStatus.processing,
-            attempts=Video.attempts + 1,
-            claim_token=bindparam("token"),
-            lease_until=bindparam("lease", type_=DateTime(timezone=True)),
-            started_at=now,
-            progress=0,
-        )
-        .returning(Video.id, Video.attempts, Video.original_key, Video.error)
-    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +49,17 @@ class Claim:
 class ClaimRefused:
     reason: str  # "missing", "finished", "held" or "capped"
     lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one try at a claim found: the claim, else the message's own job's status and lease
+    (None: deleted) for the refusal; or jobs due for lane promotion, to move before a pick."""
+
+    claim: Claim | None = None
+    status: VideoStatus | None = None
+    lease_until: datetime | None = None
+    promote: bool = False
 
 
 class JobStore:
@@ -107,8 +80,8 @@ class JobStore:
         self.unfair_picks = 0  # fair picks made without the lock (a frozen holder)
         self.on_unfair_pick = on_unfair_pick  # the worker counts them in a metric
         self._pick = fairest(self.policy)
-        self._fairest = _claim_statement(Video.id == self._pick.scalar_subquery())
-        self._by_id = _claim_statement(Video.id == bindparam("video_id"))
+        self._fairest = claim_statement(Video.id == self._pick.scalar_subquery())
+        self._by_id = claim_statement(Video.id == bindparam("video_id"))
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
@@ -123,32 +96,34 @@ class JobStore:
                 outcome = self._claim_on_server(conn, video_id, token, now)
             else:
                 outcome = self._claim_here(conn, video_id, token, now)
-        if outcome == "promote":  # due for promotion: move them (one transaction), then pick
+        if outcome.promote:  # due for promotion: move them (one transaction), then pick
             with self.sessions.begin() as session:
                 conn = session.connection()
                 promote(conn, due_for_promotion(conn, self.policy, now))
             return self.claim(video_id, token)
-        claim, status, lease_until = outcome
+        claim = outcome.claim
         if claim is not None:  # committed: tell the live streams
             self.notify(event_now(claim.video_id, VideoStatus.processing, 0, claim.previous_error))
             return claim
-        if status is None:
+        if outcome.status is None:
             return ClaimRefused("missing")  # deleted: its place in line went with it
-        if status == VideoStatus.processing:
-            return ClaimRefused("held", lease_until)
-        if status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
+        if outcome.status == VideoStatus.processing:
+            return ClaimRefused("held", outcome.lease_until)
+        if outcome.status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
             return ClaimRefused("capped")
         return ClaimRefused("finished")
 
-    def _claim_on_server(self, conn: Connection, video_id: int, token: str, now: datetime) -> Any:
+    def _claim_on_server(
+        self, conn: Connection, video_id: int, token: str, now: datetime
+    ) -> _Attempt:
         promote_before = now - timedelta(seconds=self.policy.lane_promote_seconds)
-        row = conn.execute(_CALL_FAIR, {
+        row = conn.execute(CALL_FAIR, {
             "video_id": video_id, "token": token, "lease_seconds": self.lease.total_seconds(),
             "cap": self.policy.max_active_per_user, "wait_ms": CLAIM_LOCK_WAIT_MS,
             "promote_before": promote_before,
         }).one()  # fmt: skip
         if row.outcome == "promote":
-            return "promote"
+            return _Attempt(promote=True)
         if row.claimed_unfair:
             self.unfair_picks += 1
             self.on_unfair_pick()
@@ -159,29 +134,29 @@ class JobStore:
             claim = Claim(row.claimed_id, token, row.claimed_attempts, row.claimed_key,
                           row.claimed_error)  # fmt: skip
         status = None if row.current_status is None else VideoStatus(row.current_status)
-        return claim, status, row.current_lease
+        return _Attempt(claim, status, row.current_lease)
 
-    def _claim_here(self, conn: Connection, video_id: int, token: str, now: datetime) -> Any:
+    def _claim_here(self, conn: Connection, video_id: int, token: str, now: datetime) -> _Attempt:
         """The same claim as statements (SQLite, and FIFO anywhere). No lock on SQLite (one
         machine): a race there can cost one pick its fairness, never correctness — the
         compare-and-set still claims each job once."""
-        current = _read_current(conn, video_id, self.policy, now)
+        current = read_current(conn, video_id, self.policy, now)
         if current is None:
-            return None, None, None
+            return _Attempt()
         abandoned = current.status == VideoStatus.processing and (
             current.lease_until is None or as_utc(current.lease_until) < now
         )
         claim = None
         if not self.policy.fair or abandoned:
             claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
-        elif current[2]:
-            return "promote"
+        elif current.due:
+            return _Attempt(promote=True)
         else:  # any live message picks: messages and claimable jobs stay in step
             for _ in range(3):  # a head can be deleted between the pick and the update
                 claim = self._compare_and_set(conn, self._fairest, token, now)
                 if claim is not None or conn.execute(self._pick).first() is None:
                     break
-        return claim, current.status, current.lease_until
+        return _Attempt(claim, current.status, current.lease_until)
 
     def _compare_and_set(
         self, conn: Connection, statement: Update, token: str, now: datetime, video_id: int = 0
