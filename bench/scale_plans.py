@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from psycopg import sql
 from sqlalchemy import Engine, event
 
 SKIP = ("BEGIN", "COMMIT", "ROLLBACK", "SELECT set_config", "SELECT pg_advisory", "SAVEPOINT",
@@ -51,10 +52,14 @@ class PlanRecorder:
                     self._prepared += 1
                     name = f"rf_plan_{self._prepared}"  # prepared statements outlive a rollback
                     cursor.execute(f"PREPARE {name} AS {statement}")
-                    values = list(parameters or ())
-                    holders = ", ".join(["%s"] * len(values))
-                    args = f"({holders})" if values else ""
-                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE {name}{args}", values)
+                    values = [sql.Literal(v) for v in (parameters or ())]  # EXECUTE takes no binds
+                    args = (
+                        sql.SQL("({})").format(sql.SQL(", ").join(values))
+                        if values
+                        else sql.SQL("")
+                    )
+                    cursor.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE {}{}").format(
+                        sql.Identifier(name), args))  # fmt: skip
                 else:
                     cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters or None)
                 return "\n".join(str(row[0]) for row in cursor.fetchall())

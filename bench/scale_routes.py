@@ -46,6 +46,7 @@ class RouteTimer:
             broker_dir=self.folder / "broker", storage_dir=self.folder / "storage",
             jwt_secret=secrets.token_urlsafe(32), rate_limit_enabled=False,
             rate_limit_storage_uri="memory://", original_retention_seconds=7 * 86400,
+            resend_after_seconds=86400,  # the seeded jobs were just sent: nothing is stale
             min_free_disk_bytes=0,
         )  # fmt: skip
         self.loop = asyncio.new_event_loop()

@@ -33,10 +33,11 @@ async def list_public(
     else:
         at = _published_at(after.key)
         ids = ids.where(Video.published_at <= at, (Video.published_at < at) | (Video.id < after.id))
-    query = (
+    page_ids = ids.subquery()
+    query = (  # joins (index probes per row of the page), never a scan of the videos
         select(Video, User)
+        .join(page_ids, page_ids.c.id == Video.id)
         .join(User, User.id == Video.owner_id)
-        .where(Video.id.in_(ids.scalar_subquery()))
         .order_by(*newest)
     )
     rows = (await session.execute(query)).all()
@@ -115,8 +116,12 @@ async def rankings(
             User.votes_received <= after.key,
             (User.votes_received < after.key) | (User.id > after.id),
         )
-    query = select(User.id, User.first_name, User.last_name, User.city, User.votes_received)
-    query = query.where(User.id.in_(select(ids.subquery().c.id))).order_by(*most)
+    page_ids = ids.subquery()
+    query = (  # a join (one index probe per row of the page), never a scan of the users
+        select(User.id, User.first_name, User.last_name, User.city, User.votes_received)
+        .join(page_ids, page_ids.c.id == User.id)
+        .order_by(*most)
+    )
     rows = (await session.execute(query)).all()
     start = after.position if after is not None else page.offset
     entries = [
