@@ -137,6 +137,8 @@ class RouteTimer:
             due_deliveries(sessions, self.settings)
 
         calls: dict[str, Callable[[], Any]] = {
+            # the in-process client and the app's stack alone, no database: every route's floor
+            "GET / (no database: the stack's own cost)": self._get("/"),
             "GET /api/videos/{id} (queued)": self._cycle(detail),
             "GET /api/videos (20 items)": self._cycle(lists),
             "rankings page 1": self._get("/api/public/rankings"),
