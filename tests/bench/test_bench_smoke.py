@@ -15,7 +15,7 @@ def test_bench_smoke_produces_the_report(tmp_path: Path) -> None:
     # --rounds 3 (smoke mode's own is 2): the flag reaches the web tier, rotation included.
     result = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--rounds", "3",
                              "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
-                            timeout=900)  # fmt: skip
+                            timeout=1500)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = (tmp_path / "BENCHMARKS.md").read_text()
     for heading in (
