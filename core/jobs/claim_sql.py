@@ -41,6 +41,7 @@ DECLARE
     at timestamptz := clock_timestamp();
     cur_status varchar;
     cur_lease timestamptz;
+    oldest timestamptz;
 BEGIN
     SELECT v.status, v.lease_until INTO cur_status, cur_lease FROM video AS v
      WHERE v.id = p_video_id;
@@ -65,8 +66,12 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM video AS v WHERE v.status = 'queued' AND v.priority > 0
-                AND v.uploaded_at < p_promote_before) THEN
+    -- The oldest queued job not in lane 0: ORDER BY … LIMIT 1 on ix_video_queue_promote's own
+    -- order, so the plan is that index's first entry whatever the parameter (an EXISTS with a
+    -- generic plan could choose a scan of the table).
+    SELECT v.uploaded_at INTO oldest FROM video AS v
+     WHERE v.status = 'queued' AND v.priority > 0 ORDER BY v.uploaded_at LIMIT 1;
+    IF oldest < p_promote_before THEN
         RETURN QUERY SELECT 'promote'::text, NULL::integer, NULL::integer, NULL::varchar,
                             NULL::text, false, cur_status, cur_lease;
         RETURN;
