@@ -105,7 +105,7 @@ def scale_section(results: dict[str, Any], folder: Path) -> list[str]:
     if top_fleet and (top_fleet["claims_per_second"] < FLEET_MIN or top_fleet["unfair_picks"]):
         missed.append(f"fleet at N = 32: {top_fleet['claims_per_second']} claims/s, "
                       f"{top_fleet['unfair_picks']} unfair (target ≥ {FLEET_MIN:g}/s, 0 unfair)")  # fmt: skip
-    lines += ["", "**Queue positions** past 1,000 queued are estimated (core/jobs/eta.py); "
+    lines += ["", "**Queue positions** past 1,000 queued are estimated (core/jobs/positions.py); "
               "against the exact ranking of the whole queue (the window query, run once), for "
               "200 queued jobs:", "",
               "| size | mean abs error | max | median relative | p95 relative | outside its round |",
