@@ -92,6 +92,8 @@ def decode_cursor(cursor: str | None) -> After | None:
         key, row_id, position = json.loads(raw)
         if not isinstance(key, str | int) or isinstance(key, bool):
             raise ValueError(key)
+        if isinstance(key, int) and not 0 <= key <= MAX_OFFSET:  # a 32-bit count in the rows
+            raise ValueError(key)
         if not all(isinstance(n, int) and 0 <= n <= MAX_OFFSET for n in (row_id, position)):
             raise ValueError(row_id)
         return After(key, row_id, position)

@@ -72,7 +72,8 @@ async def test_cursor_pages_walk_exactly_the_offset_pages(
 
 
 async def test_a_cursor_the_api_never_gave_is_a_400(client: httpx.AsyncClient) -> None:
-    for bad in ("bm9wZQ", "WzEsMl0", "!!"):
+    huge = "Wzk5OTk5OTk5OTk5OTk5LDEsMV0"  # [99999999999999,1,1]: past the 32-bit counters
+    for bad in ("bm9wZQ", "WzEsMl0", "!!", huge):
         response = await client.get(f"/api/public/rankings?cursor={bad}")
         assert response.status_code in (400, 422) and "detail" in response.json()
     response = await client.get("/api/public/videos?cursor=WyJ4IiwxLDFd")  # ["x",1,1]
