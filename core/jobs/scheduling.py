@@ -127,10 +127,13 @@ def due_for_promotion(conn: Connection, policy: SchedulingPolicy, now: datetime)
 
 
 def promote(conn: Connection, ids: list[int]) -> None:
-    """Move them to lane 0 (their owners' heads follow, by trigger). Its own transaction,
-    committed before a pick, never inside one: a claim holds no row lock before the claim
-    lock, so it cannot deadlock with the claim that holds it."""
-    conn.execute(_TO_SHORT, {"ids": ids})
+    """Move them to lane 0 (their owners' heads follow, by trigger), one row per statement on
+    an autocommit connection: a change of one row takes its owner's counter rows in the same
+    order as a claim does (core/counter_triggers.py), so promoting never deadlocks with a
+    claim, and never inside a claim. A many-row UPDATE would hold several owners' rows at once,
+    in scan order — two promoters (or a promoter and a claim) could then wait for each other."""
+    for video_id in ids:
+        conn.execute(_TO_SHORT, {"ids": [video_id]})
 
 
 def fairest(policy: SchedulingPolicy) -> Select[Any]:

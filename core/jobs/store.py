@@ -96,9 +96,9 @@ class JobStore:
                 outcome = self._claim_on_server(conn, video_id, token, now)
             else:
                 outcome = self._claim_here(conn, video_id, token, now)
-        if outcome.promote:  # due for promotion: move them (one transaction), then pick
-            with self.sessions.begin() as session:
-                conn = session.connection()
+        if outcome.promote:  # due for promotion: move them (row by row), then pick
+            with self.sessions() as session:
+                conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 promote(conn, due_for_promotion(conn, self.policy, now))
             return self.claim(video_id, token)
         claim = outcome.claim
