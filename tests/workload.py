@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import sessionmaker
@@ -110,3 +111,19 @@ def postgres_engine(server_url: str) -> Engine:
     engine = create_engine(url, pool_size=10)
     Base.metadata.create_all(engine)
     return engine
+
+
+def in_processes(target: Any, args: tuple[Any, ...], count: int, timeout: float) -> list[Any]:
+    """Run `target(*args, queue)` in `count` forked processes at once (as Celery's prefork
+    children are); each puts one result on the queue. Returns the results."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    procs = [context.Process(target=target, args=(*args, out)) for _ in range(count)]
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=timeout) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    return results

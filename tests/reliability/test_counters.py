@@ -158,21 +158,12 @@ def test_concurrent_claims_completions_and_retries_never_deadlock(postgres_url: 
     round_count, tally and queue_histogram they touch overlap): no transaction is ever chosen
     as a deadlock victim (core/counter_triggers.py: one ordered statement per counter table),
     and the counters still equal a recount."""
-    import multiprocessing
-
     engine = workload.postgres_engine(postgres_url)
     for owner in workload.users(engine, 20):
         workload.upload(engine, owner, 40, lane=1)
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    procs = [context.Process(target=_churn, args=(url, 6.0, out)) for _ in range(8)]
-    for proc in procs:
-        proc.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for proc in procs:
-        proc.join(30)
+    results = workload.in_processes(_churn, (url, 6.0), 8, timeout=120)
     errors = [e for _, errs in results for e in errs]
     assert errors == [], errors[:3]
     assert sum(done for done, _ in results) > 100

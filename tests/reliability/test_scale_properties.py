@@ -8,7 +8,6 @@ the job's round beyond it); the counters equal a recount afterwards."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import random
 import statistics
 import uuid
@@ -72,14 +71,7 @@ def test_thirty_two_claimers_never_claim_twice_and_keep_the_owners_even(
     assert len(ids) == 10_000
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    procs = [context.Process(target=_claimer, args=(url, 60, out)) for _ in range(32)]
-    for proc in procs:
-        proc.start()
-    results = [out.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(30)
+    results = workload.in_processes(_claimer, (url, 60), 32, timeout=300)
     claimed = [v for ids_, _ in results for v in ids_]
     assert sum(unfair for _, unfair in results) == 0
     assert len(claimed) == 32 * 60 and len(set(claimed)) == len(claimed)  # no job twice
