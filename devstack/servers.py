@@ -135,9 +135,11 @@ class Redis:
         wait_until(lambda: _ping(client), 20, "redis-server")
         return self
 
-    def restart_empty(self) -> None:
-        """Kill (no persistence) and start again on the same port: every message is gone."""
+    def restart_empty(self, down_seconds: float = 0) -> None:
+        """Kill (no persistence), stay down `down_seconds`, start again on the same port: every
+        message is gone."""
         self.stop()
+        time.sleep(down_seconds)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.start()
 

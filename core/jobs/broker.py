@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from core.jobs import broker_guard
 from core.settings import Settings
 
 PROCESS_VIDEO_TASK = "videos.process"
@@ -39,6 +40,7 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings, name: str = "reelforge") -> Celery:
+    broker_guard.install()  # a Redis restart must not end the process (core/jobs/broker_guard.py)
     celery = Celery(name, broker=settings.celery_broker_url)
     celery.conf.update(
         broker_transport_options=broker_transport_options(settings),
