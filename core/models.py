@@ -54,6 +54,21 @@ class VideoStatus(enum.StrEnum):
     processing = "processing"
     processed = "processed"
     failed = "failed"
+    # Internal: released after a failure, claimable again at `retry_at` (clients see `queued`).
+    retrying = "retrying"
+
+
+class PublicStatus(enum.StrEnum):
+    """The statuses clients see (the seed's): a job waiting for its retry is `queued`."""
+
+    queued = "queued"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+
+
+def public_status(status: VideoStatus | str) -> PublicStatus:
+    return PublicStatus.queued if status == VideoStatus.retrying else PublicStatus(status)
 
 
 # SQLite reuses the largest deleted rowid without AUTOINCREMENT; ids must never come back
@@ -116,6 +131,8 @@ class Video(Base):
         # the reconciler: queued since long ago; processing under a lease that ran out
         Index("ix_video_queued_enqueued_at", "enqueued_at", **where(QUEUED)),
         Index("ix_video_processing_lease", "lease_until", **where("status = 'processing'")),
+        # retries backed off per job: the next one due (core/jobs/retries.py)
+        Index("ix_video_retry_due", "retry_at", **where("status = 'retrying'")),
         # retention: processed originals not yet deleted
         Index(
             "ix_video_retention",
@@ -161,6 +178,14 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # by trigger
+    # The retry budgets (core/jobs/retries.py): a `retrying` job is claimable from `retry_at`;
+    # failures the job's input caused; interruptions the service caused, since when; claims
+    # taken back from a worker that died holding the job.
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    interruptions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    interrupted_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker_losses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Vote(Base):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - used only when ENVIRONMENT=dev
 WEAK_SECRETS = {DEV_SECRET, "changeme", "change-me", "secret", "jwt-secret", "changethis"}
@@ -182,12 +182,28 @@ class Settings(BaseSettings):
     ffmpeg_stall_seconds: float = 60.0
     reconcile_interval_seconds: float = 15.0
     resend_after_seconds: float = 60.0  # a queued job unclaimed this long is sent again
-    retry_backoff_seconds: float = 5.0
+    # Retries are backed off per job (core/jobs/retries.py): the n-th retry waits the n-th
+    # delay (the last one repeats), ± RETRY_JITTER of it. MAX_ATTEMPTS bounds the failures the
+    # job's own input causes; interruptions the service causes (storage, database, broker
+    # unreachable) retry until RETRY_DEADLINE_SECONDS after the first; a job whose worker died
+    # under it MAX_WORKER_LOSSES times fails (it may be what kills it).
+    retry_schedule_seconds: Annotated[tuple[float, ...], NoDecode] = (5.0, 30.0, 120.0, 600.0)
+    retry_jitter: float = 0.2
+    retry_deadline_seconds: float = 6 * 3600.0
+    max_worker_losses: int = 5
     progress_interval_seconds: float = 1.0
     temp_dir: Path | None = None
     worker_metrics_port: int = 9808
     ffmpeg_binary: str = "ffmpeg"
     ffprobe_binary: str = "ffprobe"
+
+    @field_validator("retry_schedule_seconds", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """RETRY_SCHEDULE_SECONDS=5,30,120,600"""
+        if isinstance(value, str):
+            return tuple(float(part) for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -195,6 +211,8 @@ class Settings(BaseSettings):
             self.jwt_secret = DEV_SECRET
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
+        if not self.retry_schedule_seconds or min(self.retry_schedule_seconds) < 0:
+            raise ValueError("RETRY_SCHEDULE_SECONDS must list one or more delays ≥ 0")
         return self
 
     def jwt_secret_problem(self) -> str | None:

@@ -66,7 +66,9 @@ def run(engine: Engine, seed: int = 7) -> None:
     for claim in claims[:6]:
         assert jobs.complete(claim, f"p/{claim.video_id}", f"t/{claim.video_id}", 1.0)
     assert jobs.fail(claims[6], "bad input")
-    assert jobs.release_for_retry(claims[7], "storage hiccup")
+    due, later = utcnow() - timedelta(seconds=1), utcnow() + timedelta(hours=1)
+    assert jobs.release_for_retry(claims[7], "storage hiccup", due, interrupted=True)
+    assert jobs.release_for_retry(claims[10], "FFmpeg crashed", later, interrupted=False)
     assert jobs.heartbeat(claims[8], 50)
     with engine.begin() as conn:  # a worker died: its lease ran out; its message claims it back
         conn.execute(text("UPDATE video SET lease_until = :past WHERE id = :id"),
@@ -98,7 +100,12 @@ def run(engine: Engine, seed: int = 7) -> None:
                              {"id": done[0]}).scalar_one()  # fmt: skip
         conn.execute(text('DELETE FROM "user" WHERE id = :id'), {"id": owner})
     more = upload(engine, people[-1], 2)
-    assert isinstance(jobs.claim(more[0], uuid.uuid4().hex), Claim)
+    assert isinstance(jobs.claim(more[0], uuid.uuid4().hex), Claim)  # wakes the due retry
+    with engine.begin() as conn:
+        statuses = dict(conn.execute(text("SELECT id, status FROM video WHERE id IN (:a, :b)"),
+                                     {"a": claims[7].video_id, "b": claims[10].video_id}).all())  # fmt: skip
+    assert statuses[claims[10].video_id] == "retrying", "claimed before its retry time"
+    assert statuses.get(claims[7].video_id) != "retrying", "a due retry was not woken"
 
 
 def postgres_engine(server_url: str) -> Engine:

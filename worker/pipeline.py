@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from billiard.exceptions import SoftTimeLimitExceeded
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import as_utc, utcnow
 from core.settings import Settings
-from core.storage import StorageError, output_keys
+from core.storage import ObjectMissing, StorageError, output_keys
 from worker.context import WorkerContext
 from worker.media import commands
 from worker.media.errors import InputRejected, JobCancelled, MediaError
@@ -23,50 +24,96 @@ from worker.media.probe import MediaInfo, accept, duration_of, probe
 from worker.media.profiles import limits_from, profile_from
 from worker.media.runner import ResourceLimits, run
 from worker.metrics import phase
-from worker.outcome import Outcome, fail_permanently, gave_up, retry_or_give_up
+from worker.outcome import (
+    MISSING_ORIGINAL,
+    Outcome,
+    fail_permanently,
+    input_failed,
+    interrupted,
+    lost_workers,
+)
 from worker.progress import ProgressReporter
 from worker.tempdirs import job_temp_dir
 
 log = logging.getLogger(__name__)
 TRANSIENT_REASON = "A temporary storage or database failure interrupted processing"
+SETTLE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # 15.5 s, well inside a lease
 
 
 def process_video(video_id: int, ctx: WorkerContext) -> Outcome:
+    """Run the message for `video_id`: claim a job (the fairest; not always this one), run it,
+    and settle how it ended. Logs name the claimed job."""
     settings, jobs = ctx.settings, ctx.jobs
-    claim = jobs.claim(video_id, str(uuid.uuid4()))
+    try:
+        claim = jobs.claim(video_id, str(uuid.uuid4()))
+    except DBAPIError as exc:  # the database is down: this message tries again, not lost
+        log.warning("message for video %s: no claim, database unavailable: %s", video_id, exc)
+        wait = settings.capped_retry_seconds
+        return Outcome("retry", "unavailable", "database unavailable", retry_in=wait)
     if isinstance(claim, ClaimRefused):
-        if claim.reason == "capped":  # its owner has MAX_ACTIVE_JOBS_PER_USER running
-            wait = settings.capped_retry_seconds
-            return Outcome("retry", "capped", "owner at the running-jobs cap", retry_in=wait)
-        if claim.reason == "held" and claim.lease_until is not None:
-            wait = (as_utc(claim.lease_until) - utcnow()).total_seconds()
-            return Outcome(
-                "retry", "lease_held", "lease held by another worker", retry_in=max(1.0, wait + 1)
-            )
-        return Outcome("skipped", claim.reason, claim.reason)
-    if claim.attempt > settings.max_attempts:
-        jobs.fail(claim, gave_up(claim.attempt - 1, claim.previous_error))
-        return Outcome("failed", "gave_up", "too many attempts")
+        return _refused(claim, settings)
+    if claim.worker_losses >= settings.max_worker_losses:
+        reason = lost_workers(claim.worker_losses)
+        return _settle(lambda: fail_permanently(claim, jobs, reason, "worker_lost"))
+    return _settle(_run(claim, ctx))
+
+
+def _refused(claim: ClaimRefused, settings: Settings) -> Outcome:
+    if claim.reason == "capped":  # its owner has MAX_ACTIVE_JOBS_PER_USER running
+        wait = settings.capped_retry_seconds
+        return Outcome("retry", "capped", "owner at the running-jobs cap", retry_in=wait)
+    if claim.reason == "held" and claim.lease_until is not None:
+        wait = (as_utc(claim.lease_until) - utcnow()).total_seconds()
+        return Outcome("retry", "lease_held", "lease held by another worker",
+                       retry_in=max(1.0, wait + 1))  # fmt: skip
+    if claim.reason == "waiting" and claim.retry_at is not None:  # come back when it is due
+        wait = (as_utc(claim.retry_at) - utcnow()).total_seconds()
+        return Outcome("retry", "waiting", "retry not due yet", retry_in=max(0.1, wait))
+    return Outcome("skipped", claim.reason, claim.reason)
+
+
+def _settle(record: Callable[[], Outcome]) -> Outcome:
+    """Recording how a job ended needs the database: if it is down for seconds, wait for it
+    (the job keeps its lease meanwhile) rather than leave the job to look abandoned."""
+    for wait in SETTLE_WAITS:
+        try:
+            return record()
+        except DBAPIError as exc:
+            log.warning("database unavailable while recording a job's end (%s); again in %s s",
+                        type(exc).__name__, wait)  # fmt: skip
+            time.sleep(wait)
+    return record()
+
+
+def _run(claim: Claim, ctx: WorkerContext) -> Callable[[], Outcome]:
+    """Run the job; returns how to record its end (for `_settle`, which may have to repeat it —
+    never the job itself)."""
+    settings, jobs, video_id = ctx.settings, ctx.jobs, claim.video_id
     try:
         factor = _transcode_and_publish(claim, ctx)
-        return Outcome("processed", "ok", realtime_factor=factor)
+        return lambda: Outcome("processed", "ok", realtime_factor=factor, video_id=video_id)
     except JobCancelled:
-        return Outcome("cancelled", "cancelled")
+        return lambda: Outcome("cancelled", "cancelled", video_id=video_id)
     except SoftTimeLimitExceeded:
         reason = f"Processing took longer than {settings.task_soft_time_limit} s"
-        return fail_permanently(claim, jobs, reason, "time_limit")
+        return lambda: fail_permanently(claim, jobs, reason, "time_limit")
     except InputRejected as exc:
         log.info("video %s rejected: %s (%s)", video_id, exc.reason, exc.detail)
-        return fail_permanently(claim, jobs, exc.reason, "invalid_input")
+        rejected = exc.reason
+        return lambda: fail_permanently(claim, jobs, rejected, "invalid_input")
     except MediaError as exc:
         log.warning("video %s: %s (%s)", video_id, exc.reason, exc.detail)
-        if exc.permanent:
-            return fail_permanently(claim, jobs, exc.reason, "invalid_input")
-        return retry_or_give_up(claim, jobs, settings, exc.reason)
+        failed, permanent = exc.reason, exc.permanent
+        if permanent:
+            return lambda: fail_permanently(claim, jobs, failed, "invalid_input")
+        return lambda: input_failed(claim, jobs, settings, failed)
+    except ObjectMissing as exc:
+        log.warning("video %s: %s", video_id, exc)
+        return lambda: fail_permanently(claim, jobs, MISSING_ORIGINAL, "missing_original")
     except (StorageError, OSError, DBAPIError) as exc:
         # Users read `error`: a fixed sentence; the exception text goes to the log only.
         log.warning("video %s: %s: %s", video_id, type(exc).__name__, exc)
-        return retry_or_give_up(claim, jobs, settings, TRANSIENT_REASON)
+        return lambda: interrupted(claim, jobs, settings, TRANSIENT_REASON)
 
 
 def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:

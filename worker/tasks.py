@@ -24,7 +24,10 @@ def process_video(self: Task, video_id: int) -> str:
     metrics.OUTCOMES.labels(outcome.kind, outcome.reason_class).inc()
     if outcome.realtime_factor is not None:
         metrics.REALTIME_FACTOR.observe(outcome.realtime_factor)
-    log.info("video %s: %s %s", video_id, outcome.kind, outcome.detail)
+    # The job the message claimed is the one named; the message's own id is kept apart.
+    job = outcome.video_id if outcome.video_id is not None else "-"
+    log.info("video %s: %s %s (message for video %s)", job, outcome.kind, outcome.detail,
+             video_id)  # fmt: skip
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.kind

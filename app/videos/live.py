@@ -28,7 +28,7 @@ from app.videos.standing import Forecaster
 from core.db import Database
 from core.jobs.eta import Running
 from core.jobs.events import JobEvent, pubsub_enabled
-from core.models import Video, VideoStatus, as_utc
+from core.models import Video, VideoStatus, as_utc, public_status
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class LiveHub:
             s, failed = standings[v.id], v.status == VideoStatus.failed
             error = v.error if failed else None
             states[v.id] = LiveState(
-                v.status.value, v.progress, s.queue_position, s.eta_seconds, error
+                public_status(v.status).value, v.progress, s.queue_position, s.eta_seconds, error
             )
             if v.status == VideoStatus.processing and v.started_at is not None:
                 self.started.setdefault(v.id, as_utc(v.started_at).timestamp())

@@ -31,7 +31,7 @@ async def usage(session: AsyncSession, user_id: int) -> Usage:
     queued, stored = (
         await session.execute(
             select(
-                func.count().filter(Video.status == VideoStatus.queued),
+                func.count().filter(Video.status.in_((VideoStatus.queued, VideoStatus.retrying))),
                 func.coalesce(
                     func.sum(Video.original_bytes).filter(Video.original_purged_at.is_(None)), 0
                 ),

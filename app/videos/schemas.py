@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel
 
-from core.models import VideoStatus, as_utc
+from core.models import PublicStatus, as_utc
 
 Variant = Literal["original", "processed", "thumbnail"]
 
@@ -25,14 +25,14 @@ class UploadAccepted(BaseModel):
     message: str = "Video subido exitosamente. Procesamiento en cola."
     task_id: str
     video_id: int
-    status: VideoStatus = VideoStatus.queued
+    status: PublicStatus = PublicStatus.queued
     status_url: str
 
 
 class VideoSummary(BaseModel):
     video_id: int
     title: str
-    status: VideoStatus
+    status: PublicStatus
     progress: int
     uploaded_at: UtcDateTime
     processed_at: UtcDateTime | None
@@ -41,6 +41,8 @@ class VideoSummary(BaseModel):
     queue_position: int | None = None
     # seconds until processed, from the fleet's measured throughput; null when not measurable
     eta_seconds: int | None = None
+    # set while a failed attempt waits for its retry (status `queued`, no place in line yet)
+    retry_at: UtcDateTime | None = None
 
 
 class VideoDetail(VideoSummary):

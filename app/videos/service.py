@@ -24,7 +24,7 @@ from core.db import Database, after_commit, after_rollback
 from core.jobs import lifecycle
 from core.jobs.dispatch import JobPublisher
 from core.jobs.scheduling import lane_for
-from core.models import IdempotencyKey, User, Video, VideoStatus, utcnow
+from core.models import IdempotencyKey, User, Video, VideoStatus, public_status, utcnow
 from core.settings import Settings
 from core.storage import Storage
 
@@ -121,13 +121,14 @@ def summary(video: Video, standing: Standing | None = None) -> VideoSummary:
     return VideoSummary(
         video_id=video.id,
         title=video.title,
-        status=video.status,
+        status=public_status(video.status),
         progress=video.progress,
         uploaded_at=video.uploaded_at,
         processed_at=video.processed_at,
         processed_url=file_url(video.id, "processed") if video.processed_key else None,
         queue_position=standing.queue_position,
         eta_seconds=standing.eta_seconds,
+        retry_at=video.retry_at if video.status == VideoStatus.retrying else None,
     )
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.jobs.eta import Fleet, StartTimes, eta_seconds, read_fleet
+from core.jobs.eta import Fleet, StartTimes, eta_seconds, read_fleet, retry_eta
 from core.jobs.positions import Line, queue_positions, read_line
 from core.jobs.scheduling import SchedulingPolicy
 from core.models import Video, VideoStatus, utcnow
 from core.settings import Settings
 
 FLEET_CACHE_SECONDS = 1.0
+LIVE = (VideoStatus.queued, VideoStatus.processing, VideoStatus.retrying)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Forecaster:
         self, session: AsyncSession, videos: Sequence[Video]
     ) -> dict[int, Standing]:
         """Every video's standing: a queued or processing one is looked up, others are empty."""
-        live = [v for v in videos if v.status in (VideoStatus.queued, VideoStatus.processing)]
+        live = [v for v in videos if v.status in LIVE]
         if not live:
             return {v.id: Standing() for v in videos}
         now = utcnow()
@@ -71,6 +72,9 @@ class Forecaster:
         result = {v.id: Standing() for v in videos}
         for v in live:
             position = positions.get(v.id)
+            if v.status == VideoStatus.retrying:  # no place in line until its retry is due
+                result[v.id] = Standing(None, retry_eta(fleet, v.retry_at, now))
+                continue
             eta = eta_seconds(fleet, v.status, v.progress, v.started_at, position, now, starts)
             result[v.id] = Standing(position, eta)
         return result

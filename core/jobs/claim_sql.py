@@ -20,20 +20,39 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, DateTime, Update, bindparam, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Update,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from core.jobs.scheduling import SchedulingPolicy, claimable, due_exists
 from core.models import Video, VideoStatus
 
 CLAIM_LOCK_KEY = 0x7265656C  # "reel"
+# The claimed job's retry budgets, and the columns of a row that claimed nothing.
+CLAIMED = "v.failures, v.interruptions, v.interrupted_since, v.worker_losses"
+NOTHING = (
+    "NULL::integer, NULL::integer, NULL::varchar, NULL::text, false, NULL::integer, "
+    "NULL::integer, NULL::timestamptz, NULL::integer"
+)
 
-FUNCTION = f"""
+FUNCTION = """
 CREATE OR REPLACE FUNCTION rf_claim_fair(
     p_video_id integer, p_token varchar, p_lease_seconds double precision, p_cap integer,
     p_wait_ms integer, p_promote_before timestamptz)
 RETURNS TABLE (outcome text, claimed_id integer, claimed_attempts integer,
                claimed_key varchar, claimed_error text, claimed_unfair boolean,
-               current_status varchar, current_lease timestamptz)
+               claimed_failures integer, claimed_interruptions integer,
+               claimed_interrupted_since timestamptz, claimed_worker_losses integer,
+               current_status varchar, current_lease timestamptz, current_retry timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     locked boolean := true;
@@ -41,13 +60,15 @@ DECLARE
     at timestamptz := clock_timestamp();
     cur_status varchar;
     cur_lease timestamptz;
+    cur_retry timestamptz;
     oldest timestamptz;
+    due_retry timestamptz;
 BEGIN
-    SELECT v.status, v.lease_until INTO cur_status, cur_lease FROM video AS v
-     WHERE v.id = p_video_id;
+    SELECT v.status, v.lease_until, v.retry_at INTO cur_status, cur_lease, cur_retry
+      FROM video AS v WHERE v.id = p_video_id;
     IF NOT FOUND THEN  -- deleted: its place in line went with it
-        RETURN QUERY SELECT 'missing'::text, NULL::integer, NULL::integer, NULL::varchar,
-                            NULL::text, false, NULL::varchar, NULL::timestamptz;
+        RETURN QUERY SELECT 'missing'::text, {NOTHING}, NULL::varchar, NULL::timestamptz,
+                            NULL::timestamptz;
         RETURN;
     END IF;
     IF cur_status = 'processing' AND (cur_lease IS NULL OR cur_lease < at) THEN
@@ -56,13 +77,12 @@ BEGIN
         UPDATE video AS v
            SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
                lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
-               progress = 0
+               progress = 0, worker_losses = v.worker_losses + 1
          WHERE v.id = p_video_id AND v.status = 'processing' AND v.lease_until < at
         RETURNING 'claimed'::text, v.id, v.attempts, v.original_key, v.error, false,
-                  cur_status, cur_lease;
+                  {CLAIMED}, cur_status, cur_lease, cur_retry;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'refused'::text, NULL::integer, NULL::integer, NULL::varchar,
-                                NULL::text, false, cur_status, cur_lease;
+            RETURN QUERY SELECT 'refused'::text, {NOTHING}, cur_status, cur_lease, cur_retry;
         END IF;
         RETURN;
     END IF;
@@ -71,9 +91,11 @@ BEGIN
     -- generic plan could choose a scan of the table).
     SELECT v.uploaded_at INTO oldest FROM video AS v
      WHERE v.status = 'queued' AND v.priority > 0 ORDER BY v.uploaded_at LIMIT 1;
-    IF oldest < p_promote_before THEN
-        RETURN QUERY SELECT 'promote'::text, NULL::integer, NULL::integer, NULL::varchar,
-                            NULL::text, false, cur_status, cur_lease;
+    -- The next retry due (ix_video_retry_due's first entry): a due one is woken first.
+    SELECT v.retry_at INTO due_retry FROM video AS v
+     WHERE v.status = 'retrying' ORDER BY v.retry_at LIMIT 1;
+    IF oldest < p_promote_before OR due_retry <= at THEN
+        RETURN QUERY SELECT 'promote'::text, {NOTHING}, cur_status, cur_lease, cur_retry;
         RETURN;
     END IF;
     IF NOT pg_try_advisory_xact_lock({CLAIM_LOCK_KEY}) THEN  -- free: no subtransaction
@@ -100,15 +122,18 @@ BEGIN
          WHERE v.id = picked
            AND (v.status = 'queued' OR (v.status = 'processing' AND v.lease_until < at))
         RETURNING 'claimed'::text, v.id, v.attempts, v.original_key, v.error, NOT locked,
-                  cur_status, cur_lease;
+                  {CLAIMED}, cur_status, cur_lease, cur_retry;
         IF FOUND THEN
             RETURN;
         END IF;
     END LOOP;
     RETURN QUERY SELECT 'refused'::text, NULL::integer, NULL::integer, NULL::varchar, NULL::text,
-                        NOT locked, cur_status, cur_lease;
+                        NOT locked, NULL::integer, NULL::integer, NULL::timestamptz,
+                        NULL::integer, cur_status, cur_lease, cur_retry;
 END $$
-"""
+""".replace("{CLAIM_LOCK_KEY}", str(CLAIM_LOCK_KEY)).replace("{CLAIMED}", CLAIMED).replace(
+    "{NOTHING}", NOTHING
+)
 
 CALL_FAIR = text(
     "SELECT * FROM rf_claim_fair(:video_id, :token, :lease_seconds, :cap, :wait_ms, "
@@ -121,17 +146,32 @@ DROP = (
 
 
 # The same claim as statements, for SQLite and for FIFO claims anywhere (core/jobs/store.py).
+BUDGETS = (Video.failures, Video.interruptions, Video.interrupted_since, Video.worker_losses)
 
 
 def read_current(conn: Connection, video_id: int, policy: SchedulingPolicy, now: datetime) -> Any:
-    """The message's own job (status, lease) and, for fair picks, whether any queued job is
-    due for lane promotion: one statement."""
-    extra = [due_exists().label("due")] if policy.fair else []
-    statement = select(Video.status, Video.lease_until, *extra).where(
+    """The message's own job (status, lease, retry time) and whether any job is due for a wake
+    (a retry whose time came, or — for fair picks — a lane promotion): one statement."""
+    due = retry_due_exists()
+    if policy.fair:
+        due = or_(due, due_exists())
+    statement = select(Video.status, Video.lease_until, Video.retry_at, due.label("due")).where(
         Video.id == bindparam("video_id")
     )
     promoted = now - timedelta(seconds=policy.lane_promote_seconds)
-    return conn.execute(statement, {"video_id": video_id, "promoted": promoted}).one_or_none()
+    values = {"video_id": video_id, "promoted": promoted, "now": now}
+    return conn.execute(statement, values).one_or_none()
+
+
+def retry_due_exists() -> ColumnElement[bool]:
+    """Whether a retrying job's time has come (bind `now`): one probe of ix_video_retry_due."""
+    due = (
+        select(Video.id)
+        .where(Video.status == VideoStatus.retrying)
+        .where(Video.retry_at <= bindparam("now", type_=DateTime(timezone=True)))
+        .limit(1)
+    )
+    return due.exists()
 
 
 def claim_statement(which: ColumnElement[bool]) -> Update:
@@ -147,6 +187,9 @@ def claim_statement(which: ColumnElement[bool]) -> Update:
             lease_until=bindparam("lease", type_=DateTime(timezone=True)),
             started_at=now,
             progress=0,
+            # taken back from a worker that died holding it (the old row's status)
+            worker_losses=Video.worker_losses
+            + case((Video.status == VideoStatus.processing, 1), else_=0),
         )
-        .returning(Video.id, Video.attempts, Video.original_key, Video.error)
+        .returning(Video.id, Video.attempts, Video.original_key, Video.error, *BUDGETS)
     )

@@ -158,3 +158,10 @@ def eta_seconds(
         assert fleet.job_seconds is not None
         return round(starts[position - 1] + fleet.job_seconds)
     return None
+
+
+def retry_eta(fleet: Fleet, retry_at: datetime | None, now: datetime) -> int | None:
+    """A job waiting for its retry: the wait, then one job's time (at least; it may queue)."""
+    if retry_at is None or fleet.job_seconds is None:
+        return None
+    return round(max((as_utc(retry_at) - now).total_seconds(), 0.0) + fleet.job_seconds)

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from core.models import public_status
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,4 +73,4 @@ def make_sink(settings: Settings) -> EventSink:
 
 
 def event_now(video_id: int, status: str, progress: int, error: str | None = None) -> JobEvent:
-    return JobEvent(video_id, status, progress, error, time.time())
+    return JobEvent(video_id, public_status(status).value, progress, error, time.time())

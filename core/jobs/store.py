@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.jobs.claim_sql import CALL_FAIR, claim_statement, read_current
 from core.jobs.claim_sql import CLAIM_LOCK_KEY as CLAIM_LOCK_KEY  # the lock fair claims take
 from core.jobs.events import EventSink, event_now, no_sink
+from core.jobs.retries import due_retries, wake
 from core.jobs.scheduling import (
     SchedulingPolicy,
     due_for_promotion,
@@ -40,26 +41,34 @@ log = logging.getLogger(__name__)
 class Claim:
     video_id: int
     token: str
-    attempt: int
+    attempt: int  # claims of this job so far, this one included (names its outputs)
     original_key: str
     previous_error: str | None
+    # the retry budgets spent so far (core/jobs/retries.py)
+    failures: int = 0
+    interruptions: int = 0
+    interrupted_since: datetime | None = None
+    worker_losses: int = 0
 
 
 @dataclass(frozen=True)
 class ClaimRefused:
-    reason: str  # "missing", "finished", "held" or "capped"
+    reason: str  # "missing", "finished", "held", "capped" or "waiting" (a retry not yet due)
     lease_until: datetime | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class _Attempt:
     """What one try at a claim found: the claim, else the message's own job's status and lease
-    (None: deleted) for the refusal; or jobs due for lane promotion, to move before a pick."""
+    (None: deleted) for the refusal; or jobs due for a wake (lane promotion, a retry whose time
+    came), to move before a pick."""
 
     claim: Claim | None = None
     status: VideoStatus | None = None
     lease_until: datetime | None = None
     promote: bool = False
+    retry_at: datetime | None = None
 
 
 class JobStore:
@@ -96,10 +105,12 @@ class JobStore:
                 outcome = self._claim_on_server(conn, video_id, token, now)
             else:
                 outcome = self._claim_here(conn, video_id, token, now)
-        if outcome.promote:  # due for promotion: move them (row by row), then pick
+        if outcome.promote:  # due for a wake: move them (row by row), then pick
             with self.sessions() as session:
                 conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                promote(conn, due_for_promotion(conn, self.policy, now))
+                wake(conn, due_retries(conn, now))
+                if self.policy.fair:
+                    promote(conn, due_for_promotion(conn, self.policy, now))
             return self.claim(video_id, token)
         claim = outcome.claim
         if claim is not None:  # committed: tell the live streams
@@ -111,6 +122,8 @@ class JobStore:
             return ClaimRefused("held", outcome.lease_until)
         if outcome.status == VideoStatus.queued:  # its owner is at the cap, or a race was lost
             return ClaimRefused("capped")
+        if outcome.status == VideoStatus.retrying:  # its retry is not due yet
+            return ClaimRefused("waiting", retry_at=outcome.retry_at)
         return ClaimRefused("finished")
 
     def _claim_on_server(
@@ -132,9 +145,10 @@ class JobStore:
         claim = None
         if row.outcome == "claimed":
             claim = Claim(row.claimed_id, token, row.claimed_attempts, row.claimed_key,
-                          row.claimed_error)  # fmt: skip
+                          row.claimed_error, row.claimed_failures, row.claimed_interruptions,
+                          row.claimed_interrupted_since, row.claimed_worker_losses)  # fmt: skip
         status = None if row.current_status is None else VideoStatus(row.current_status)
-        return _Attempt(claim, status, row.current_lease)
+        return _Attempt(claim, status, row.current_lease, retry_at=row.current_retry)
 
     def _claim_here(self, conn: Connection, video_id: int, token: str, now: datetime) -> _Attempt:
         """The same claim as statements (SQLite, and FIFO anywhere). No lock on SQLite (one
@@ -147,16 +161,16 @@ class JobStore:
             current.lease_until is None or as_utc(current.lease_until) < now
         )
         claim = None
+        if current.due:
+            return _Attempt(promote=True)
         if not self.policy.fair or abandoned:
             claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
-        elif current.due:
-            return _Attempt(promote=True)
         else:  # any live message picks: messages and claimable jobs stay in step
             for _ in range(3):  # a head can be deleted between the pick and the update
                 claim = self._compare_and_set(conn, self._fairest, token, now)
                 if claim is not None or conn.execute(self._pick).first() is None:
                     break
-        return _Attempt(claim, current.status, current.lease_until)
+        return _Attempt(claim, current.status, current.lease_until, retry_at=current.retry_at)
 
     def _compare_and_set(
         self, conn: Connection, statement: Update, token: str, now: datetime, video_id: int = 0
@@ -166,7 +180,8 @@ class JobStore:
         row = conn.execute(statement, values).one_or_none()
         if row is None:
             return None
-        return Claim(row.id, token, row.attempts, row.original_key, row.error)
+        return Claim(row.id, token, row.attempts, row.original_key, row.error, row.failures,
+                     row.interruptions, row.interrupted_since, row.worker_losses)  # fmt: skip
 
     def _fenced(self, claim: Claim, **values: object) -> bool:
         deliveries: list[str] = []
@@ -222,20 +237,31 @@ class JobStore:
             lease_until=None,
         )
 
-    def release_for_retry(self, claim: Claim, reason: str) -> bool:
-        """A transient failure: back to queued (the retry message claims it again)."""
+    def release_for_retry(
+        self, claim: Claim, reason: str, retry_at: datetime, interrupted: bool
+    ) -> bool:
+        """A failure worth retrying: `retrying` until `retry_at`, one more of the job's failures
+        (its input) or of its interruptions (the service) — core/jobs/retries.py."""
+        budget: dict[str, object] = (
+            {"interruptions": claim.interruptions + 1,
+             "interrupted_since": claim.interrupted_since or utcnow()}
+            if interrupted else {"failures": claim.failures + 1}
+        )  # fmt: skip
         return self._fenced(
             claim,
-            status=VideoStatus.queued,
+            status=VideoStatus.retrying,
+            retry_at=retry_at,
             error=reason[:1000],
             claim_token=None,
             lease_until=None,
+            **budget,
         )
 
     def take_stale(self, resend_before: datetime, limit: int = 100) -> list[tuple[int, str]]:
         """Mark for re-sending the queued jobs whose message was sent before `resend_before`
-        and not claimed (enqueue failed, or the broker lost it), and the processing jobs whose
-        lease ran out (the worker died). SKIP LOCKED lets several reconcilers run at once."""
+        and not claimed (enqueue failed, or the broker lost it), the processing jobs whose
+        lease ran out (the worker died), and the retries due since `resend_before` (their
+        delayed message was lost). SKIP LOCKED lets several reconcilers run at once."""
         now = utcnow()
         with self.sessions.begin() as session:
             lost = (  # ix_video_queued_enqueued_at: nothing to do costs one index probe
@@ -253,7 +279,14 @@ class JobStore:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            ids = list(session.scalars(lost)) + list(session.scalars(abandoned))
+            overdue = (  # ix_video_retry_due: a retry whose message was lost
+                select(Video.id)
+                .where(Video.status == VideoStatus.retrying, Video.retry_at < resend_before)
+                .order_by(Video.retry_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = [i for q in (lost, abandoned, overdue) for i in session.scalars(q)]
             if not ids:
                 return []
             rows = session.execute(

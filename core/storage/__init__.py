@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from core.settings import Settings
-from core.storage.base import ObjectWriter, Storage, StorageError, original_key, output_keys
+from core.storage.base import (
+    ObjectMissing,
+    ObjectWriter,
+    Storage,
+    StorageError,
+    original_key,
+    output_keys,
+)
 
-__all__ = ["ObjectWriter", "Storage", "StorageError", "make_storage", "original_key", "output_keys"]
+__all__ = [
+    "ObjectMissing",
+    "ObjectWriter", "Storage", "StorageError", "make_storage", "original_key", "output_keys"]
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -17,6 +17,10 @@ class StorageError(Exception):
     """Storage failed for a reason that may go away (disk full, I/O error, S3 hiccup)."""
 
 
+class ObjectMissing(StorageError):
+    """The object is not there: asking again will not bring it back."""
+
+
 class ObjectWriter(Protocol):
     bytes_written: int
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import anyio
 
-from core.storage.base import WRITE_BUFFER_BYTES, Chunk, StorageError
+from core.storage.base import WRITE_BUFFER_BYTES, Chunk, ObjectMissing, StorageError
 
 
 class LocalObjectWriter:
@@ -111,7 +111,10 @@ class LocalStorage:
         return self.local_path(key).is_file()
 
     def download_sync(self, key: str, dest: Path) -> None:
-        _link_or_copy(self.local_path(key), dest)
+        source = self.local_path(key)
+        if not source.exists():
+            raise ObjectMissing(f"{key} does not exist")
+        _link_or_copy(source, dest)
 
     def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None:
         final = self.local_path(key)

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.settings import Settings
-from core.storage.base import Chunk, StorageError
+from core.storage.base import Chunk, ObjectMissing, StorageError
 
 _ERRORS = (BotoCoreError, ClientError)
 log = logging.getLogger(__name__)
@@ -150,7 +150,11 @@ class S3Storage:
     def download_sync(self, key: str, dest: Path) -> None:
         try:
             self.client.download_file(self.bucket, key, str(dest), Config=self.transfer)
-        except _ERRORS as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise ObjectMissing(f"S3 object {key} does not exist") from exc
+            raise StorageError(f"S3 download of {key} failed: {exc}") from exc
+        except BotoCoreError as exc:
             raise StorageError(f"S3 download of {key} failed: {exc}") from exc
 
     def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import utcnow
 from core.settings import Settings
+from core.storage import StorageError
 from core.storage.local import LocalStorage
 from tests.media import make_clip
 from worker.context import WorkerContext
@@ -27,6 +28,9 @@ class FakeJobStore:
     """The JobStore's interface over a dict: what the pipeline wrote, and answers we choose."""
 
     attempt: int = 1
+    failures: int = 0
+    interruptions: int = 0
+    worker_losses: int = 0
     refuse: ClaimRefused | None = None
     claim_alive: bool = True
     writes: list[tuple[str, Any]] = field(default_factory=list)
@@ -34,7 +38,8 @@ class FakeJobStore:
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         if self.refuse is not None:
             return self.refuse
-        return Claim(video_id, token, self.attempt, "originals/v/original", "earlier reason")
+        return Claim(video_id, token, self.attempt, "originals/v/original", "earlier reason",
+                     self.failures, self.interruptions, None, self.worker_losses)  # fmt: skip
 
     def heartbeat(self, claim: Claim, progress: int) -> bool:
         self.writes.append(("progress", progress))
@@ -48,8 +53,11 @@ class FakeJobStore:
         self.writes.append(("fail", reason))
         return True
 
-    def release_for_retry(self, claim: Claim, reason: str) -> bool:
+    def release_for_retry(
+        self, claim: Claim, reason: str, retry_at: datetime, interrupted: bool
+    ) -> bool:
         self.writes.append(("retry", reason))
+        self.writes.append(("retry_at", (retry_at, interrupted)))
         return True
 
     def last(self, kind: str) -> Any:
@@ -68,7 +76,8 @@ def _run(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(source.read_bytes() if isinstance(source, Path) else source)
     settings = Settings(temp_dir=tmp_path, progress_interval_seconds=0.1, max_attempts=3,
-                        retry_backoff_seconds=2, bumper_seconds=0.5, **kw)  # fmt: skip
+                        retry_schedule_seconds=(2, 30), retry_jitter=0, bumper_seconds=0.5,
+                        **kw)  # fmt: skip
     ctx = WorkerContext(0, settings, jobs, storage)  # type: ignore[arg-type]
     return process_video(7, ctx)
 
@@ -108,10 +117,17 @@ def test_a_crashing_ffmpeg_is_retried_with_backoff_then_given_up(
 ) -> None:
     poisoned = clip.read_bytes() + b"POISON-PILL"
     first = FakeJobStore(attempt=1)
+    before = utcnow()
     outcome = _run(tmp_path, storage, first, poisoned, ffmpeg_binary=str(CRASHING_FFMPEG))
     assert (outcome.kind, outcome.retry_in) == ("retry", 2)
     assert first.last("retry") == "FFmpeg crashed (signal 11)"
-    last = FakeJobStore(attempt=3)
+    retry_at, interrupted = first.last("retry_at")
+    assert not interrupted, "a crash of FFmpeg on this input is the input's failure"
+    assert timedelta(seconds=1.9) <= retry_at - before <= timedelta(seconds=3)
+    second = FakeJobStore(attempt=5, failures=1, interruptions=3)  # interruptions: not counted
+    outcome = _run(tmp_path, storage, second, poisoned, ffmpeg_binary=str(CRASHING_FFMPEG))
+    assert (outcome.kind, outcome.retry_in) == ("retry", 30)
+    last = FakeJobStore(attempt=3, failures=2)
     outcome = _run(tmp_path, storage, last, poisoned, ffmpeg_binary=str(CRASHING_FFMPEG))
     assert outcome.kind == "failed"
     assert last.last("fail") == "Gave up after 3 attempts: FFmpeg crashed (signal 11)"
@@ -135,9 +151,37 @@ def test_claim_refusals_and_too_many_attempts(
     held_until = utcnow() + timedelta(seconds=10)
     held = _run(tmp_path, storage, FakeJobStore(refuse=ClaimRefused("held", held_until)), clip)
     assert held.kind == "retry" and 9 <= (held.retry_in or 0) <= 12
-    worn = FakeJobStore(attempt=4)
+    waiting_until = utcnow() + timedelta(seconds=20)
+    waiting = _run(tmp_path, storage, FakeJobStore(refuse=ClaimRefused("waiting", None,
+                                                                        waiting_until)), clip)  # fmt: skip
+    assert waiting.kind == "retry" and 19 <= (waiting.retry_in or 0) <= 21
+    worn = FakeJobStore(attempt=9, worker_losses=5)
     assert _run(tmp_path, storage, worn, clip).kind == "failed"
-    assert worn.last("fail") == "Gave up after 3 attempts: earlier reason"
+    assert worn.last("fail").startswith("Gave up: the worker processing this video stopped 5 times")
+
+
+def test_a_missing_original_fails_at_once_and_says_so(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    jobs = FakeJobStore()
+    settings = Settings(temp_dir=tmp_path)
+    outcome = process_video(7, WorkerContext(0, settings, jobs, storage))  # type: ignore[arg-type]
+    assert (outcome.kind, outcome.reason_class) == ("failed", "missing_original")
+    assert jobs.last("fail") == "The original upload is missing"
+
+
+def test_a_storage_outage_is_an_interruption_retried_at_the_jobs_own_time(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    class Unreachable(LocalStorage):
+        def download_sync(self, key: str, dest: Path) -> None:
+            raise StorageError("S3 download failed: connection refused")
+
+    jobs = FakeJobStore(attempt=7, failures=2, interruptions=1)
+    outcome = _run(tmp_path, Unreachable(tmp_path / "storage"), jobs, clip)
+    assert (outcome.kind, outcome.reason_class, outcome.retry_in) == ("retry", "interrupted", 30)
+    assert outcome.video_id == 7
+    assert jobs.last("retry_at")[1] is True, "charged to the service, not to the input"
 
 
 def test_the_fake_keeps_the_real_store_signatures() -> None:

@@ -3,6 +3,7 @@ and the jobs it was holding, or that Redis forgot, still end processed — none 
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -11,6 +12,10 @@ from tests.api_client import Api
 from tests.reliability.conftest import MakeStack
 
 RESTARTS = 10
+
+
+def _any_processing(api: Api, auth: dict[str, str], ids: list[int]) -> bool | None:
+    return any(api.video(auth, v)["status"] == "processing" for v in ids) or None
 
 
 def test_worker_survives_ten_redis_restarts_under_load(
@@ -25,8 +30,8 @@ def test_worker_survives_ten_redis_restarts_under_load(
     for round_ in range(RESTARTS):
         clip = clip_20s if round_ % 2 == 0 else clip_small
         ids += [api.upload(auth, clip, title=f"r{round_}-{i}").json()["video_id"] for i in range(2)]
-        wait_until(lambda: any(api.video(auth, v)["status"] == "processing" for v in ids) or None,
-                   60, "a job to be processing")  # fmt: skip
+        wait_until(functools.partial(_any_processing, api, auth, list(ids)), 60,
+                   "a job to be processing")  # fmt: skip
         redis.restart_empty(down_seconds=3)
         time.sleep(2)
         assert stack.worker.alive(), f"the worker died on Redis restart {round_ + 1}:\n" + (
