@@ -43,6 +43,7 @@ from core.logging_setup import configure_logging  # noqa: E402
 from core.request_id import request_id_var  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from worker import metrics  # noqa: E402
+from worker.reconnect import ResendOnReconnect  # noqa: E402
 
 settings = get_settings()
 configure_logging()
@@ -58,10 +59,14 @@ celery_app.conf.update(
     task_time_limit=settings.task_time_limit,
     worker_concurrency=settings.worker_concurrency,
     worker_max_tasks_per_child=200,
-    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # A broker restart does not stop the jobs running: they finish and record their end in the
+    # database (their message's ack may be lost; a re-delivery finds the job finished).
+    worker_cancel_long_running_tasks_on_connection_loss=False,
     worker_send_task_events=False,
     worker_hijack_root_logger=False,
 )
+
+celery_app.steps["consumer"].add(ResendOnReconnect)
 
 
 @worker_ready.connect

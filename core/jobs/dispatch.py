@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from celery import Celery
+from kombu.exceptions import ChannelError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import after_commit
@@ -53,6 +54,19 @@ class JobPublisher:
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
         )
+
+
+    def queue_depth(self, queue: str) -> int | None:
+        """Messages waiting in the broker's queue (0 when it has none: a Redis that restarted
+        empty has no queue at all); None when the broker cannot be asked."""
+        try:
+            with self.celery.connection_for_write() as conn:
+                declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                return int(declared.message_count)
+        except ChannelError:  # no such queue
+            return 0
+        except Exception:  # the broker is unreachable: nobody knows
+            return None
 
 
 def enqueue_after_commit(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Update,
     bindparam,
+    func,
     select,
     update,
 )
@@ -29,10 +30,11 @@ from core.jobs.scheduling import (
     fairest,
     promote,
 )
-from core.models import Video, VideoStatus, as_utc, utcnow
+from core.models import Tally, Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
+STALE_BATCH = 100  # jobs re-sent per statement by the reconciler
 CLAIM_LOCK_WAIT_MS = 2000  # a frozen holder of the claim lock delays a pick this long at most
 log = logging.getLogger(__name__)
 
@@ -257,7 +259,15 @@ class JobStore:
             **budget,
         )
 
-    def take_stale(self, resend_before: datetime, limit: int = 100) -> list[tuple[int, str]]:
+    def queued_count(self) -> int:
+        """Queued jobs fleet-wide, from the tallies (core/counters.py): a few rows."""
+        with self.sessions() as session:
+            total = session.scalar(select(func.sum(Tally.value)).where(Tally.name == "queued"))
+        return int(total or 0)
+
+    def take_stale(
+        self, resend_before: datetime, limit: int = STALE_BATCH, only_queued: bool = False
+    ) -> list[tuple[int, str]]:
         """Mark for re-sending the queued jobs whose message was sent before `resend_before`
         and not claimed (enqueue failed, or the broker lost it), the processing jobs whose
         lease ran out (the worker died), and the retries due since `resend_before` (their
@@ -286,7 +296,8 @@ class JobStore:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            ids = [i for q in (lost, abandoned, overdue) for i in session.scalars(q)]
+            picks = (lost,) if only_queued else (lost, abandoned, overdue)
+            ids = [i for q in picks for i in session.scalars(q)]
             if not ids:
                 return []
             rows = session.execute(

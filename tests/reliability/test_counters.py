@@ -129,12 +129,14 @@ def _churn(url: str, seconds: float, out: Any) -> None:
     import random
     import time
     import uuid
+    from datetime import timedelta
 
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
     from core.jobs.scheduling import SchedulingPolicy
     from core.jobs.store import Claim, JobStore
+    from core.models import utcnow
 
     engine = create_engine(url, pool_size=1)
     store = JobStore(sessionmaker(engine, expire_on_commit=False), 600, SchedulingPolicy())
@@ -143,9 +145,14 @@ def _churn(url: str, seconds: float, out: Any) -> None:
         try:
             claim = store.claim(random.randint(1, 1000), uuid.uuid4().hex)
             if isinstance(claim, Claim):
-                end = random.choice((store.complete, store.fail, store.release_for_retry))
-                ok = (end(claim, "p", "t", 1.0) if end == store.complete
-                      else end(claim, "why"))  # type: ignore[operator]  # fmt: skip
+                end = random.choice(("complete", "fail", "retry"))
+                if end == "complete":
+                    ok = store.complete(claim, "p", "t", 1.0)
+                elif end == "fail":
+                    ok = store.fail(claim, "why")
+                else:  # due now or soon: woken by the claims of the other slots
+                    at = utcnow() + timedelta(seconds=random.uniform(-1.0, 0.5))
+                    ok = store.release_for_retry(claim, "why", at, random.random() < 0.5)
                 done += int(bool(ok))
         except Exception as exc:  # noqa: BLE001 - what the test counts
             errors.append(repr(exc)[:300])
