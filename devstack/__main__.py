@@ -3,7 +3,8 @@ storage under ./var, the API on :8000 (uvicorn) and one worker; no server to ins
 
 `python -m devstack stack` (`make stack`): the production-shaped topology natively — nginx on
 :8080 → gunicorn → Postgres, Redis and an S3 server (moto) it starts, plus a worker with the
-compose command line; the tiers share no folder. Ctrl-C stops everything either way.
+compose command line; the tiers share no folder. A process or server that exits is restarted
+with backoff, its data kept (devstack/supervisor.py); Ctrl-C stops everything either way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 
-from devstack.servers import REPO, Process
+from devstack.servers import REPO
 from devstack.services import Services
 from devstack.stack import Stack
+from devstack.supervisor import Supervisor
 
 WALKTHROUGH = """
 reelforge is up on {url}  (API docs: {url}/docs)
@@ -51,26 +54,33 @@ def production_shaped() -> Stack:
 
 
 def _serve(stack: Stack, banner: str) -> int:
+    """Start the stack and keep it running: a process or server that exits is restarted with
+    backoff (devstack/supervisor.py) until Ctrl-C, TERM or a closed terminal (HUP) stops it."""
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     try:
         stack.start()
+        supervisor = Supervisor.of(stack, say=_say(stack))
         print(banner, flush=True)
         while not stopping:
-            dead: list[Process] = [p for p in stack.processes.values() if not p.alive()]
-            if dead:
-                print(f"{dead[0].name} exited; see {dead[0].log}", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+            supervisor.tick()
+            time.sleep(0.25)
         return 0
     finally:
         stack.stop()
+
+
+def _say(stack: Stack) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        print(f"[supervisor] {line} (logs: {stack.root}/logs/)", file=sys.stderr, flush=True)
+
+    return say
 
 
 def main() -> int:

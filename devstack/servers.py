@@ -74,6 +74,25 @@ class Postgres:
         self.start_server()
         return self
 
+    def alive(self) -> bool:
+        """The postmaster is running (its pid file names a live process)."""
+        try:
+            pid = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+            return True
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def crash(self) -> None:
+        """Stop at once (`-m immediate`, as a crash): the data stays; recovery runs on start."""
+        self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "stop")
+
     def stop_server(self) -> None:
         """Stop (fast shutdown) keeping the data, to test an outage."""
         self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "fast", "stop")
@@ -134,6 +153,9 @@ class Redis:
         client = redis.Redis(port=self.port, socket_timeout=1)
         wait_until(lambda: _ping(client), 20, "redis-server")
         return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def restart_empty(self, down_seconds: float = 0) -> None:
         """Kill (no persistence), stay down `down_seconds`, start again on the same port: every
@@ -220,6 +242,7 @@ class S3Server:
         self.port = free_port()
         self.proc = Process("s3", [self.binary, "-H", "127.0.0.1", "-p", str(self.port)],
                             dict(os.environ), root / "logs" / "s3.log")  # fmt: skip
+        self.bucket = "reelforge"
 
     @property
     def url(self) -> str:
@@ -243,7 +266,12 @@ class S3Server:
 
         wait_until(ready, 30, "the S3 server")
         client.create_bucket(Bucket=bucket)
+        self.bucket = bucket
         return self
+
+    def restart(self) -> None:
+        """Start again after it exited: moto keeps objects in memory, so they are gone."""
+        self.start(self.bucket)
 
     def stop(self) -> None:
         self.proc.stop()
