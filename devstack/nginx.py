@@ -3,6 +3,7 @@ nginx image renders /etc/nginx/templates), inside a private main config and pref
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,9 @@ NGINX_DEFAULTS = REPO / "nginx" / "defaults.env"
 TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
+ZONES = ("API", "UPLOAD", "AUTH", "TUS")
+
+
 def nginx_values(overrides: dict[str, str]) -> dict[str, str]:
     values = {}
     for line in NGINX_DEFAULTS.read_text().splitlines():
@@ -21,7 +25,20 @@ def nginx_values(overrides: dict[str, str]) -> dict[str, str]:
             key, value = line.split("=", 1)
             values[key] = os.environ.get(key, value)
     values.update(overrides)
+    for zone in ZONES:  # Retry-After follows a rate that was changed, unless set as well
+        key = f"RF_RETRY_AFTER_{zone}"
+        if key not in overrides and key not in os.environ:
+            values[key] = str(retry_after(values[f"RF_RATE_{zone}"]))
     return values
+
+
+def retry_after(rate: str) -> int:
+    """Seconds until a limit_req zone of `rate` ("10r/m", "2r/s") admits the next request."""
+    match = re.fullmatch(r"(\d+)r/([sm])", rate.strip())
+    if match is None:
+        raise HarnessError(f"not an nginx rate: {rate!r}")
+    per_second = int(match.group(1)) / (60 if match.group(2) == "m" else 1)
+    return max(1, math.ceil(1 / per_second))
 
 
 def render_nginx(values: dict[str, str]) -> str:

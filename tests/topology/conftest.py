@@ -36,7 +36,8 @@ def strict(workdir: Path) -> Iterator[Stack]:
     settings = {**RELAXED, "RATE_LIMIT_DEFAULT": "10/minute"}
     nginx = {**OPEN_EDGE, "RF_RATE_UPLOAD": "1r/s", "RF_BURST_UPLOAD": "3",
              "RF_UPLOAD_MAX_BODY": "2m", "RF_UPLOAD_BODY_TIMEOUT": "2s",
-             "RF_RATE_TUS": "5r/s", "RF_BURST_TUS": "10"}  # fmt: skip
+             "RF_RATE_TUS": "5r/s", "RF_BURST_TUS": "10",
+             "RF_RATE_AUTH": "20r/m", "RF_BURST_AUTH": "2"}  # fmt: skip
     yield from run_stack(_stack(workdir, "strict", settings, nginx))
 
 

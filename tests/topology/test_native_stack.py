@@ -136,6 +136,20 @@ def test_upload_burst_gets_429_json_with_retry_after(strict: Stack) -> None:
     assert all(r.status_code in (401, 429) for r in responses)
 
 
+def test_login_429_says_when_the_zone_admits_the_next_request(strict: Stack) -> None:
+    """The auth zone admits one request every 3 s (20r/m): its 429 says 3, and a client that
+    waits that long is admitted — not the 1 s that made a polite client retry in a loop."""
+    body = {"email": "nobody@example.com", "password": "wrong-password"}
+    with httpx.Client(base_url=strict.url) as client:
+        responses = [client.post("/api/auth/login", json=body) for _ in range(6)]
+        limited = [r for r in responses if r.status_code == 429]
+        assert limited, [r.status_code for r in responses]
+        assert {r.headers["Retry-After"] for r in limited} == {"3"}
+        time.sleep(int(limited[-1].headers["Retry-After"]))
+        assert client.post("/api/auth/login", json=body).status_code == 401
+    time.sleep(6.5)  # both burst slots back for the module's other sign-ups
+
+
 def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: Stack) -> None:
     """The app limit (10/minute anonymous) holds though every request claims another IP."""
     time.sleep(1)

@@ -26,3 +26,16 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     missing = [name.upper() for name in Settings.model_fields if name.upper() not in documented]
     assert missing == []
+
+
+def test_nginx_retry_after_defaults_match_their_zones_rates() -> None:
+    """defaults.env serves compose as is: each zone's Retry-After must be 1 / its rate."""
+    from devstack.nginx import NGINX_DEFAULTS, ZONES, retry_after
+
+    values = dict(
+        line.split("=", 1)
+        for line in NGINX_DEFAULTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    for zone in ZONES:
+        assert int(values[f"RF_RETRY_AFTER_{zone}"]) == retry_after(values[f"RF_RATE_{zone}"]), zone
