@@ -53,7 +53,11 @@ def soak(plan: SoakPlan, clip: Path, root: Path) -> dict[str, Any]:
     events: list[tuple[float, str]] = []
     try:
         stack.start()
-        supervisor = Supervisor.of(stack, say=lambda line: events.append((time.time(), line)))
+        def say(line: str) -> None:
+            events.append((time.time(), line))
+            print(f"[supervisor] {line}", flush=True)
+
+        supervisor = Supervisor.of(stack, say=say)
         supervisor.start()
         try:
             return _run(plan, clip, stack, supervisor, events)

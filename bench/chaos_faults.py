@@ -47,6 +47,7 @@ class Injector:
         fault = Fault(kind, time.time())
         getattr(self, f"_{kind}")(fault)
         fault.ended = fault.ended or time.time()
+        print(f"[fault] {kind}: {fault.detail} ({fault.ended - fault.started:.1f} s)", flush=True)
         return fault
 
     # ---------------------------------------------------------------- worker tier -----------

@@ -62,7 +62,8 @@ class User:
 
     def run(self) -> None:
         uploads = 0
-        with httpx.Client(timeout=60) as edge, httpx.Client(timeout=30) as api:
+        with httpx.Client(base_url=self.edge, timeout=60) as edge, \
+                httpx.Client(base_url=self.api, timeout=30) as api:  # fmt: skip
             while not self.stop.is_set():
                 kind = "tus" if (uploads + self.index) % 2 else "multipart"
                 with self.in_flight:
@@ -153,7 +154,7 @@ class User:
         """Poll the video (the API itself, every second) until it ends; statuses are kept."""
         while True:
             try:
-                response = client.get(f"{self.api}/api/videos/{video_id}", headers=self.auth)
+                response = client.get(f"/api/videos/{video_id}", headers=self.auth)
             except httpx.HTTPError:
                 time.sleep(1)
                 continue

@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     lease_seconds: int = 30
     ffmpeg_stall_seconds: float = 60.0
-    reconcile_interval_seconds: float = 15.0
+    reconcile_interval_seconds: float = 5.0  # index probes only: cheap when nothing is due
     resend_after_seconds: float = 60.0  # a queued job unclaimed this long is sent again
     # Retries are backed off per job (core/jobs/retries.py): the n-th retry waits the n-th
     # delay (the last one repeats), ± RETRY_JITTER of it. MAX_ATTEMPTS bounds the failures the

@@ -4,6 +4,7 @@ missing binary fails loudly (`make test` installs them)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -210,11 +211,13 @@ class Process:
         return self
 
     def kill(self) -> None:
-        """SIGKILL the whole process group, as a crash or the OOM killer would."""
-        if self.alive():
-            assert self.proc is not None
+        """SIGKILL the whole process group, as a crash or the OOM killer would — also when its
+        leader already died and left members behind."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.proc.wait()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

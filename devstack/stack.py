@@ -214,6 +214,10 @@ class Stack:
         return str(self.repo / ENTRYPOINTS.relative_to(REPO) / script)
 
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        """Start `name`; whatever is left of an earlier one (a main process that died leaves its
+        children; a start that never answered leaves itself) is killed first, group and all."""
+        if name in self.processes:
+            self.processes[name].kill()
         log = self.root / "logs" / f"{name}.log"
         self.processes[name] = Process(name, cmd, env, log, console=self.console,
                                        cwd=self.repo).start()  # fmt: skip

@@ -7,6 +7,7 @@ the reconciler re-sends what it held). Only the owner's stop (Ctrl-C) ends it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -43,8 +44,8 @@ class Supervisor:
 
     @classmethod
     def of(cls, stack: Stack, say: Callable[[str], None] = log.warning) -> Supervisor:
-        units = [Unit(name, process.alive, _restarter(stack, name))
-                 for name, process in stack.processes.items()]  # fmt: skip
+        units = [Unit(name, functools.partial(_alive, stack, name), _restarter(stack, name))
+                 for name in stack.processes]  # fmt: skip
         for server in stack.services.owned:
             units.append(_server_unit(server))
         return cls(units, say)
@@ -62,7 +63,10 @@ class Supervisor:
 
     def _check(self, unit: Unit, now: float) -> None:
         if unit.alive():
-            if unit.down_since is None and now - unit.up_since > STABLE_AFTER:
+            if unit.down_since is not None:  # up after all (a start that answered late)
+                self.say(f"{unit.name} is running again after {now - unit.down_since:.1f} s")
+                unit.down_since, unit.up_since = None, now
+            elif now - unit.up_since > STABLE_AFTER:
                 unit.failures_in_a_row = 0
             return
         if unit.down_since is None:
@@ -98,6 +102,10 @@ class Supervisor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+
+
+def _alive(stack: Stack, name: str) -> bool:
+    return stack.processes[name].alive()  # the current one: a restart replaces the Process
 
 
 def _restarter(stack: Stack, name: str) -> Callable[[], None]:

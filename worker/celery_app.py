@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Any
 
 
@@ -29,6 +30,7 @@ def _own_metrics_dir() -> None:
 _own_metrics_dir()
 
 from celery import Task  # noqa: E402
+from celery.exceptions import CPendingDeprecationWarning  # noqa: E402
 from celery.signals import (  # noqa: E402
     task_postrun,
     task_prerun,
@@ -47,6 +49,10 @@ from worker.reconnect import ResendOnReconnect  # noqa: E402
 
 settings = get_settings()
 configure_logging()
+
+# Chosen on purpose (below): running jobs outlive a broker restart. Celery warns at each one.
+warnings.filterwarnings("ignore", category=CPendingDeprecationWarning,
+                        message=r"\s*In Celery 5.1 we introduced")  # fmt: skip
 
 celery_app = make_celery(settings, name="reelforge-worker")
 celery_app.conf.update(
@@ -81,8 +87,10 @@ def _start_main_process_services(**_: Any) -> None:
 
 @worker_process_init.connect
 def _clean_after_dead_children(**_: Any) -> None:
+    from worker.orphans import die_with_parent
     from worker.tempdirs import remove_orphaned_temp_dirs
 
+    die_with_parent()
     remove_orphaned_temp_dirs(settings.temp_dir)
 
 

@@ -1,0 +1,20 @@
+"""A pool child dies with the Celery main process that forked it (PR_SET_PDEATHSIG), as every
+process of a container dies with it: an orphaned child would keep a job's lease alive without a
+worker to report to, and keep the sockets it inherited — the metrics port among them, so a new
+worker could not start on it."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the call: go now
+        os._exit(1)
