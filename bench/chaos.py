@@ -138,10 +138,13 @@ def _account(stack: Stack, index: int) -> tuple[int, str]:
 
 
 def _processing(engine: Any) -> list[int]:
+    """The jobs running now (a fault that kills a worker process reports what it held)."""
     try:
         with engine.connect() as conn:
-            return [r[0] for r in conn.execute(text("SELECT id FROM video WHERE status = 'processing'"))]
-    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+            rows = conn.execute(text("SELECT id FROM video WHERE status = 'processing'"))
+            return [r[0] for r in rows]
+    except Exception as exc:  # noqa: BLE001 - the database may be the thing that is down
+        print(f"[fault] could not read the running jobs: {exc!s:.200}", flush=True)
         return []
 
 

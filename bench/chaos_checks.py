@@ -122,8 +122,9 @@ def _recovery(faults: list[Fault], rows: list[dict[str, Any]]) -> dict[str, list
 
 
 def _killed_job_restarts(faults: list[Fault], by_id: dict[int, Any]) -> dict[str, list[float]]:
-    """For the jobs a killed worker process held: seconds until a worker claimed them again (0
-    when the job finished in the surviving child without a new claim)."""
+    """For the jobs a killed worker process held: seconds until a worker claimed them again (its
+    last claim; 0 when none was needed). The target: the lease (which must run out first, as a
+    stalled worker and a dead one look the same) + 10 s."""
     found: dict[str, list[float]] = defaultdict(list)
     for fault in faults:
         for job in fault.killed_jobs:

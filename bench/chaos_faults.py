@@ -129,8 +129,11 @@ class Injector:
         return process.proc.pid
 
     def _until_alive(self, unit: str, fault: Fault) -> None:
-        wait_until(lambda: self.supervisor.units[unit].down_since is None
-                   and self.supervisor.units[unit].alive(), 120, f"{unit} to be back")  # fmt: skip
+        """Until the supervisor has seen `unit` go down and brought it back."""
+        watched = self.supervisor.units[unit]
+        wait_until(lambda: watched.down_since is not None, 10, f"the supervisor to see {unit} down")
+        wait_until(lambda: watched.down_since is None and watched.alive(), 120,
+                   f"{unit} to be back")  # fmt: skip
         fault.ended = time.time()
 
 

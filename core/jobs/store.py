@@ -284,7 +284,10 @@ class JobStore:
             abandoned = (  # ix_video_processing_lease
                 select(Video.id)
                 .where(Video.status == VideoStatus.processing, Video.lease_until < now)
-                .where(Video.enqueued_at < now - self.lease)  # one re-send per lease period
+                # not sent since its lease ran out — then at most once per lease period
+                .where(
+                    (Video.enqueued_at < Video.lease_until) | (Video.enqueued_at < now - self.lease)
+                )
                 .order_by(Video.lease_until)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
