@@ -72,7 +72,8 @@ def _run(
     events: list[tuple[float, str]],
 ) -> dict[str, Any]:  # fmt: skip
     rng = random.Random(plan.seed)
-    engine = create_engine(stack.services.database_url.replace("+asyncpg", "+psycopg"))
+    engine = create_engine(stack.services.database_url.replace("+asyncpg", "+psycopg"),
+                           pool_pre_ping=True)  # it outlives Postgres restarts
     ledger, stop, abandon = Ledger(), threading.Event(), threading.Event()
     in_flight = threading.Semaphore(plan.in_flight)
     users = [User(i, *_account(stack, i), stack.url, stack.base_url, clip, ledger, in_flight,
@@ -82,6 +83,10 @@ def _run(
                for u in users]  # fmt: skip
     injector = Injector(stack, supervisor, lambda: _processing(engine))
     faults: list[Fault] = []
+    watching = threading.Event()
+    watcher = threading.Thread(target=_watch_killed_jobs, args=(engine, faults, watching),
+                               name="soak-killed-jobs", daemon=True)  # fmt: skip
+    watcher.start()
     started = time.time()
     for thread in threads:
         thread.start()
@@ -100,6 +105,8 @@ def _run(
     abandon.set()
     for thread in threads:
         thread.join(30)
+    watching.set()
+    watcher.join(10)
     drained = time.time() - load_ended
     rows = _videos(engine)
     health = {path: _status(stack.url + path) for path in ("/health", "/ready")}
@@ -137,15 +144,38 @@ def _account(stack: Stack, index: int) -> tuple[int, str]:
     return int(signup.json()["id"]), str(login.json()["access_token"])
 
 
-def _processing(engine: Any) -> list[int]:
-    """The jobs running now (a fault that kills a worker process reports what it held)."""
+def _processing(engine: Any) -> dict[int, int]:
+    """The jobs running now and their claims so far (a fault that kills a worker process
+    reports what it held)."""
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id FROM video WHERE status = 'processing'"))
-            return [r[0] for r in rows]
+            rows = conn.execute(text("SELECT id, attempts FROM video WHERE status = 'processing'"))
+            return {r[0]: r[1] for r in rows}
     except Exception as exc:  # noqa: BLE001 - the database may be the thing that is down
         print(f"[fault] could not read the running jobs: {exc!s:.200}", flush=True)
-        return []
+        return {}
+
+
+def _watch_killed_jobs(engine: Any, faults: list[Fault], done: threading.Event) -> None:
+    """Twice a second: when was each job a killed worker process held claimed again (or found
+    finished: it ended just before the kill)?"""
+    while not done.wait(0.5):
+        waiting = {(f, job): n for f in list(faults) for job, n in f.attempts.items()
+                   if job not in f.reclaimed}  # fmt: skip
+        if not waiting:
+            continue
+        ids = sorted({job for _, job in waiting})
+        try:
+            with engine.connect() as conn:
+                rows = {r[0]: (r[1], r[2]) for r in conn.execute(
+                    text("SELECT id, attempts, status FROM video WHERE id = ANY(:ids)"),
+                    {"ids": ids})}  # fmt: skip
+        except Exception:  # noqa: BLE001 - the database may be the thing that is down
+            continue
+        for (fault, job), before in waiting.items():
+            attempts, status = rows.get(job, (before, "missing"))
+            if attempts > before or status in ("processed", "failed", "missing"):
+                fault.reclaimed[job] = round(time.time() - fault.started, 1)
 
 
 def _videos(engine: Any) -> list[dict[str, Any]]:

@@ -55,7 +55,8 @@ def verdict(
         "alive_at_end": alive, "health_at_end": health, "bad_outputs": bad_outputs,
         "recovery_seconds": recovery, "killed_job_restart_seconds": restarts,
         "faults": [{"kind": f.kind, "at": round(f.started, 1), "window": round(f.ended - f.started, 1),
-                    "detail": f.detail, "killed_jobs": list(f.killed_jobs)} for f in faults],
+                    "detail": f.detail, "killed_jobs": {str(j): f.reclaimed.get(j)
+                                                        for j in f.killed_jobs}} for f in faults],
         "supervisor": [line for _, line in events],
         "interruptions_retried": sum(int(r["interruptions"] or 0) for r in rows),
         "worker_losses": sum(int(r["worker_losses"] or 0) for r in rows),
@@ -122,16 +123,15 @@ def _recovery(faults: list[Fault], rows: list[dict[str, Any]]) -> dict[str, list
 
 
 def _killed_job_restarts(faults: list[Fault], by_id: dict[int, Any]) -> dict[str, list[float]]:
-    """For the jobs a killed worker process held: seconds until a worker claimed them again (its
-    last claim; 0 when none was needed). The target: the lease (which must run out first, as a
-    stalled worker and a dead one look the same) + 10 s."""
+    """For the jobs a killed worker process held: seconds until a worker claimed them again (0
+    when the job had just ended). The target: the lease (which must run out first, as a stalled
+    worker and a dead one look the same) + 10 s. A job never seen again counts as the soak's
+    whole length."""
     found: dict[str, list[float]] = defaultdict(list)
     for fault in faults:
         for job in fault.killed_jobs:
-            row = by_id.get(job)
-            if row is None or row["started_at"] is None:
-                continue
-            found[fault.kind].append(round(max(0.0, row["started_at"].timestamp() - fault.started), 1))
+            if job in by_id:
+                found[fault.kind].append(fault.reclaimed.get(job, float("inf")))
     return dict(found)
 
 

@@ -18,7 +18,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psutil
 
@@ -37,10 +37,14 @@ class Fault:
     ended: float = 0.0  # what it took down answers again
     detail: str = ""
     killed_jobs: tuple[int, ...] = ()  # jobs processing when a worker process was killed
+    attempts: dict[int, int] = field(default_factory=dict)  # their claims so far, then
+    reclaimed: dict[int, float] = field(default_factory=dict)  # seconds until claimed again
 
 
 class Injector:
-    def __init__(self, stack: Stack, supervisor: Supervisor, processing: Callable[[], list[int]]):
+    def __init__(
+        self, stack: Stack, supervisor: Supervisor, processing: Callable[[], dict[int, int]]
+    ) -> None:
         self.stack, self.supervisor, self.processing = stack, supervisor, processing
 
     def inject(self, kind: str) -> Fault:
@@ -56,7 +60,8 @@ class Injector:
         if child is None:
             fault.detail = "no FFmpeg ran within 20 s: nothing killed"
             return
-        fault.killed_jobs = tuple(self.processing())
+        fault.attempts = self.processing()
+        fault.killed_jobs = tuple(fault.attempts)
         os.kill(child, signal.SIGKILL)
         fault.detail = f"killed Celery child {child}"
 
@@ -75,7 +80,8 @@ class Injector:
         if main is None:
             fault.detail = "the worker was not running"
             return
-        fault.killed_jobs = tuple(self.processing())
+        fault.attempts = self.processing()
+        fault.killed_jobs = tuple(fault.attempts)
         os.kill(main, signal.SIGKILL)
         fault.detail = f"killed Celery main process {main}"
         self._until_alive("worker", fault)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.report_chaos import chaos_section
 from bench.report_compute import compute_sections
 from bench.report_live import live_section
 from bench.report_machine import machine_section
@@ -149,6 +150,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines += compute_sections(results)
     lines += live_section(results)
     lines += scale_section(results, bench)
+    lines += chaos_section(results)
     lines += [
         "",
         "## Memory",

@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 
 from bench import simulate
+from bench.chaos import SoakPlan, soak, soak_clip
 from bench.enqueue import enqueue_rate
 from bench.live import eta_and_webhooks, sse_fanout
 from bench.report import write_report
@@ -58,6 +59,7 @@ class Mode:
     floor_users: tuple[int, ...] = (100, 200, 300)  # the floor endpoint (bench/floor_app.py) too
     scale_levels: tuple[str, ...] = ("L1", "L2", "L3", "L4")  # bench/scale_seed.py
     scale_samples: int = 100  # timed calls per query and size
+    chaos_runs: tuple[tuple[int, int], ...] = ((900, 7), (900, 11))  # soak seconds, seed
 
 
 MODES = {
@@ -66,10 +68,10 @@ MODES = {
                   tus_seconds=40),
     "quick": Mode([("sanity", 5, 15), ("ramp 100", 100, 20), ("ramp 200", 200, 25),
                    ("ramp 300", 300, 30), ("sustained 40", 40, 25)], 6, 1024, 3000, 60, (20, 15),
-                  20, 6, 10, 5, live_jobs=8),
+                  20, 6, 10, 5, live_jobs=8, chaos_runs=((300, 7),)),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
                   tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3,
-                  floor_users=(6,), scale_levels=("L1", "L2"), scale_samples=10),
+                  floor_users=(6,), scale_levels=("L1", "L2"), scale_samples=10, chaos_runs=()),
 }  # fmt: skip
 
 
@@ -101,7 +103,18 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
         ("scale", "scale: every hot path at 1k … 1M queued jobs and 10k … 10M votes",
          lambda: scale_stage(list(mode.scale_levels), mode.scale_samples,
                              1.0 if mode.scale_samples < 50 else 5.0)),
+        ("chaos", "chaos soak: faults of seconds under continuous uploads",
+         lambda: chaos_stage(mode, root)),
     ]  # fmt: skip
+
+
+def chaos_stage(mode: Mode, root: Path) -> dict[str, Any]:
+    """Each soak run in turn (none in --smoke: `make test` runs a 2-minute one itself)."""
+    if not mode.chaos_runs:
+        return {"skipped": "smoke mode: tests/reliability/test_chaos_soak.py runs 2 minutes"}
+    clip = soak_clip(root / "soak.mp4")
+    return {f"run {i + 1}": soak(SoakPlan(seconds, seed=seed), clip, root / f"soak-{i}")
+            for i, (seconds, seed) in enumerate(mode.chaos_runs)}  # fmt: skip
 
 
 def scheduling_stage(mode: Mode, clip: Path, root: Path) -> dict[str, Any]:
@@ -139,7 +152,7 @@ def main() -> int:
     parser.add_argument(
         "--stages",
         help="comma-separated stages to run again (web, defaults, workers, enqueue, scheduling, "
-        "live, scale); the others are kept from OUT/bench/results.json",
+        "live, scale, chaos); the others are kept from OUT/bench/results.json",
     )
     parser.add_argument(
         "--rounds",

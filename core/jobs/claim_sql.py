@@ -109,16 +109,23 @@ BEGIN
     END IF;
     FOR attempt IN 1..3 LOOP  -- a head can be deleted between the pick and the update
         at := clock_timestamp();  -- the lock may have been waited for: lease from now
-        SELECT q.head_id INTO picked FROM owner_queue AS q
-         WHERE q.queued > 0 AND (p_cap = 0 OR q.running < p_cap)
-         ORDER BY q.running, q.head_lane, q.last_started ASC NULLS FIRST, q.head_at, q.head_id
-         LIMIT 1;
+        -- A job whose worker died goes first (ix_video_processing_lease's first entry): it was
+        -- running, and its own message may be far back in the queue.
+        SELECT v.id INTO picked FROM video AS v
+         WHERE v.status = 'processing' AND v.lease_until < at ORDER BY v.lease_until LIMIT 1;
+        IF picked IS NULL THEN
+            SELECT q.head_id INTO picked FROM owner_queue AS q
+             WHERE q.queued > 0 AND (p_cap = 0 OR q.running < p_cap)
+             ORDER BY q.running, q.head_lane, q.last_started ASC NULLS FIRST, q.head_at, q.head_id
+             LIMIT 1;
+        END IF;
         EXIT WHEN picked IS NULL;
         RETURN QUERY
         UPDATE video AS v
            SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
                lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
-               progress = 0
+               progress = 0,
+               worker_losses = v.worker_losses + CASE WHEN v.status = 'processing' THEN 1 ELSE 0 END
          WHERE v.id = picked
            AND (v.status = 'queued' OR (v.status = 'processing' AND v.lease_until < at))
         RETURNING 'claimed'::text, v.id, v.attempts, v.original_key, v.error, NOT locked,

@@ -18,8 +18,9 @@ the history. Claims on Postgres are serialised by a transaction-scoped advisory 
 and released inside one call (core/jobs/claim_sql.py): two slots picking at the same moment
 would otherwise both read the same owner as having nothing running and both take its jobs.
 
-Jobs whose worker died (processing, lease expired) are claimed through their own message, which
-the reconciler re-sends; until then they still count as their owner's running job.
+Jobs whose worker died (processing, lease expired) go before every queued job, claimed by the
+first message to come (the reconciler re-sends one for each); until then they still count as
+their owner's running job.
 
 Why nothing is lost or run twice: every queued job has a message in flight (or the reconciler
 re-sends one), each message claims at most one job with a compare-and-set, and a message whose
@@ -134,6 +135,19 @@ def promote(conn: Connection, ids: list[int]) -> None:
     in scan order — two promoters (or a promoter and a claim) could then wait for each other."""
     for video_id in ids:
         conn.execute(_TO_SHORT, {"ids": [video_id]})
+
+
+def abandoned_first() -> Select[Any]:
+    """The job whose worker died longest ago (processing, lease run out): taken before any
+    queued head, by whichever message comes — its own may be far back in the queue. One probe
+    of ix_video_processing_lease (bind `now`)."""
+    now = bindparam("now", type_=DateTime(timezone=True))
+    return (
+        select(Video.id)
+        .where(Video.status == VideoStatus.processing, Video.lease_until < now)
+        .order_by(Video.lease_until)
+        .limit(1)
+    )
 
 
 def fairest(policy: SchedulingPolicy) -> Select[Any]:

@@ -26,6 +26,7 @@ from core.jobs.events import EventSink, event_now, no_sink
 from core.jobs.retries import due_retries, wake
 from core.jobs.scheduling import (
     SchedulingPolicy,
+    abandoned_first,
     due_for_promotion,
     fairest,
     promote,
@@ -93,6 +94,7 @@ class JobStore:
         self._pick = fairest(self.policy)
         self._fairest = claim_statement(Video.id == self._pick.scalar_subquery())
         self._by_id = claim_statement(Video.id == bindparam("video_id"))
+        self._abandoned = claim_statement(Video.id == abandoned_first().scalar_subquery())
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
         """Claim the job this message stands for — with a fair policy, the fairest claimable
@@ -168,7 +170,8 @@ class JobStore:
         if not self.policy.fair or abandoned:
             claim = self._compare_and_set(conn, self._by_id, token, now, video_id)
         else:  # any live message picks: messages and claimable jobs stay in step
-            for _ in range(3):  # a head can be deleted between the pick and the update
+            claim = self._compare_and_set(conn, self._abandoned, token, now)  # a dead worker's
+            for _ in range(0 if claim else 3):  # a head can be deleted between pick and update
                 claim = self._compare_and_set(conn, self._fairest, token, now)
                 if claim is not None or conn.execute(self._pick).first() is None:
                     break
