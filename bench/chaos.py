@@ -160,7 +160,7 @@ def _watch_killed_jobs(engine: Any, faults: list[Fault], done: threading.Event) 
     """Twice a second: when was each job a killed worker process held claimed again (or found
     finished: it ended just before the kill)?"""
     while not done.wait(0.5):
-        waiting = {(f, job): n for f in list(faults) for job, n in f.attempts.items()
+        waiting = {(i, job): n for i, f in enumerate(list(faults)) for job, n in f.attempts.items()
                    if job not in f.reclaimed}  # fmt: skip
         if not waiting:
             continue
@@ -172,9 +172,10 @@ def _watch_killed_jobs(engine: Any, faults: list[Fault], done: threading.Event) 
                     {"ids": ids})}  # fmt: skip
         except Exception:  # noqa: BLE001 - the database may be the thing that is down
             continue
-        for (fault, job), before in waiting.items():
+        for (index, job), before in waiting.items():
             attempts, status = rows.get(job, (before, "missing"))
             if attempts > before or status in ("processed", "failed", "missing"):
+                fault = faults[index]
                 fault.reclaimed[job] = round(time.time() - fault.started, 1)
 
 
