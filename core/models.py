@@ -160,6 +160,8 @@ class Video(Base):
     task_id: Mapped[str] = mapped_column(String(36), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(36))
+    # "host:pid" of the worker process holding the claim: a dead one is seen at once on its host
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     original_key: Mapped[str] = mapped_column(String(512))
     original_content_type: Mapped[str] = mapped_column(String(64))

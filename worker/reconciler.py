@@ -20,6 +20,7 @@ from core.models import utcnow
 from core.settings import Settings
 from core.storage import make_storage
 from core.webhooks.sender import due as due_deliveries
+from worker.orphans import process_alive
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
@@ -41,6 +42,9 @@ def _loop(settings: Settings) -> None:
             if _reconnects:
                 resend_after_reconnect(jobs, publisher, settings, max(_reconnects))
                 _reconnects.clear()
+            dead = jobs.expire_dead_claims(process_alive)  # a killed child: no lease to wait for
+            if dead:
+                log.info("jobs of worker processes that died here: %s (re-sent now)", dead)
             resend_stale_jobs(jobs, publisher, settings)
             purge_expired_originals(sessions, storage, settings.original_retention_seconds)
             sweep_expired_uploads(sessions, storage, settings.s3_part_bytes)

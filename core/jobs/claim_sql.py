@@ -47,7 +47,7 @@ NOTHING = (
 FUNCTION = """
 CREATE OR REPLACE FUNCTION rf_claim_fair(
     p_video_id integer, p_token varchar, p_lease_seconds double precision, p_cap integer,
-    p_wait_ms integer, p_promote_before timestamptz)
+    p_wait_ms integer, p_promote_before timestamptz, p_claimer varchar)
 RETURNS TABLE (outcome text, claimed_id integer, claimed_attempts integer,
                claimed_key varchar, claimed_error text, claimed_unfair boolean,
                claimed_failures integer, claimed_interruptions integer,
@@ -76,6 +76,7 @@ BEGIN
         RETURN QUERY
         UPDATE video AS v
            SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
+               claimed_by = p_claimer,
                lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
                progress = 0, worker_losses = v.worker_losses + 1
          WHERE v.id = p_video_id AND v.status = 'processing' AND v.lease_until < at
@@ -123,6 +124,7 @@ BEGIN
         RETURN QUERY
         UPDATE video AS v
            SET status = 'processing', attempts = v.attempts + 1, claim_token = p_token,
+               claimed_by = p_claimer,
                lease_until = at + make_interval(secs => p_lease_seconds), started_at = at,
                progress = 0,
                worker_losses = v.worker_losses + CASE WHEN v.status = 'processing' THEN 1 ELSE 0 END
@@ -144,10 +146,11 @@ END $$
 
 CALL_FAIR = text(
     "SELECT * FROM rf_claim_fair(:video_id, :token, :lease_seconds, :cap, :wait_ms, "
-    ":promote_before)"
+    ":promote_before, :claimer)"
 )
-DROP = (
+DROP = (  # this revision's function and 0008's (one argument fewer)
     "DROP FUNCTION IF EXISTS rf_claim_fair(integer, varchar, double precision, integer, "
+    "integer, timestamptz, varchar), rf_claim_fair(integer, varchar, double precision, integer, "
     "integer, timestamptz)"
 )
 
@@ -191,6 +194,7 @@ def claim_statement(which: ColumnElement[bool]) -> Update:
             status=VideoStatus.processing,
             attempts=Video.attempts + 1,
             claim_token=bindparam("token"),
+            claimed_by=bindparam("claimer"),
             lease_until=bindparam("lease", type_=DateTime(timezone=True)),
             started_at=now,
             progress=0,

@@ -6,6 +6,8 @@ deleted, lease taken over) can never overwrite anything."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +39,13 @@ from core.webhooks.outbox import Outbox
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
 STALE_BATCH = 100  # jobs re-sent per statement by the reconciler
 CLAIM_LOCK_WAIT_MS = 2000  # a frozen holder of the claim lock delays a pick this long at most
+HOST = socket.gethostname()
 log = logging.getLogger(__name__)
+
+
+def claimer_id() -> str:
+    """This process, as `claimed_by` names it: the claim runs in the pool child that works."""
+    return f"{HOST}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,7 @@ class JobStore:
         row = conn.execute(CALL_FAIR, {
             "video_id": video_id, "token": token, "lease_seconds": self.lease.total_seconds(),
             "cap": self.policy.max_active_per_user, "wait_ms": CLAIM_LOCK_WAIT_MS,
-            "promote_before": promote_before,
+            "promote_before": promote_before, "claimer": claimer_id(),
         }).one()  # fmt: skip
         if row.outcome == "promote":
             return _Attempt(promote=True)
@@ -181,7 +189,8 @@ class JobStore:
         self, conn: Connection, statement: Update, token: str, now: datetime, video_id: int = 0
     ) -> Claim | None:
         # bind names that are no column of video (an unknown key would be SET as a column)
-        values = {"video_id": video_id, "now": now, "token": token, "lease": now + self.lease}
+        values = {"video_id": video_id, "now": now, "token": token, "lease": now + self.lease,
+                  "claimer": claimer_id()}  # fmt: skip
         row = conn.execute(statement, values).one_or_none()
         if row is None:
             return None
@@ -261,6 +270,30 @@ class JobStore:
             lease_until=None,
             **budget,
         )
+
+    def expire_dead_claims(self, alive: Callable[[int], bool]) -> list[int]:
+        """Jobs held by a worker process of this host that no longer exists (killed, OOM): their
+        lease ends now, so the next claim takes them instead of waiting for it to run out. A
+        scan of the running jobs only (ix_video_processing_lease); each end is a
+        compare-and-set on the claimer, so a job claimed again meanwhile is left alone."""
+        now, host = utcnow(), claimer_id().rsplit(":", 1)[0]
+        with self.sessions.begin() as session:
+            running = session.execute(
+                select(Video.id, Video.claimed_by).where(
+                    Video.status == VideoStatus.processing,
+                    Video.lease_until >= now,
+                    Video.claimed_by.startswith(f"{host}:", autoescape=True),
+                )
+            ).all()
+            dead = [r for r in running if not alive(int(r.claimed_by.rsplit(":", 1)[1]))]
+            for row in dead:
+                session.execute(
+                    update(Video)
+                    .where(Video.id == row.id, Video.claimed_by == row.claimed_by)
+                    .where(Video.status == VideoStatus.processing)
+                    .values(lease_until=now - timedelta(milliseconds=1))
+                )
+        return [r.id for r in dead]
 
     def queued_count(self) -> int:
         """Queued jobs fleet-wide, from the tallies (core/counters.py): a few rows."""

@@ -33,7 +33,7 @@ def _alembic(url: str, revision: str) -> None:
 
 
 # columns that revisions after 0007 added
-LATER_COLUMNS = ("votes", "votes_received", "published_videos", "retry_at", "failures",
+LATER_COLUMNS = ("votes", "votes_received", "published_videos", "retry_at", "failures", "claimed_by",
                  "interruptions", "interrupted_since", "worker_losses")  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """retry budgets per job: `retrying` jobs claimable from `retry_at`, input failures apart from
-service interruptions and worker losses (core/jobs/retries.py); the claim function returns them
+service interruptions and worker losses (core/jobs/retries.py); `claimed_by` (the worker process
+holding a claim); the claim function records it and returns the budgets
 
 Safe on a live Postgres: nullable columns and columns with a constant default (no rewrite), the
 index built CONCURRENTLY, the claim function replaced in one transaction.
@@ -30,13 +31,14 @@ def upgrade() -> None:
     with op.batch_alter_table("video") as batch:
         batch.add_column(sa.Column("retry_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("interrupted_since", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("claimed_by", sa.String(255)))
         for name in COUNTERS:
             batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
     index = next(i for i in Base.metadata.tables["video"].indexes if i.name == INDEX)
     if bind.dialect.name == "postgresql":
         from core.jobs.claim_sql import DROP, FUNCTION
 
-        bind.exec_driver_sql(DROP)  # its result columns changed: CREATE OR REPLACE cannot
+        bind.exec_driver_sql(DROP)  # its arguments and results changed
         bind.exec_driver_sql(FUNCTION.replace("%", "%%"))
         with op.get_context().autocommit_block():
             op.execute(
@@ -58,5 +60,5 @@ def downgrade() -> None:
     op.drop_index(INDEX, table_name="video")
     op.execute("UPDATE video SET status = 'queued' WHERE status = 'retrying'")
     with op.batch_alter_table("video") as batch:
-        for name in ("retry_at", "interrupted_since", *COUNTERS):
+        for name in ("retry_at", "interrupted_since", "claimed_by", *COUNTERS):
             batch.drop_column(name)
