@@ -49,6 +49,7 @@ from worker.reconnect import ResendOnReconnect  # noqa: E402
 
 settings = get_settings()
 configure_logging()
+MAIN_PID = os.getpid()  # read before the pool forks: its children's parent
 
 # Chosen on purpose (below): running jobs outlive a broker restart. Celery warns at each one.
 warnings.filterwarnings("ignore", category=CPendingDeprecationWarning,
@@ -90,7 +91,7 @@ def _clean_after_dead_children(**_: Any) -> None:
     from worker.orphans import die_with_parent
     from worker.tempdirs import remove_orphaned_temp_dirs
 
-    die_with_parent()
+    die_with_parent(MAIN_PID)
     remove_orphaned_temp_dirs(settings.temp_dir)
 
 

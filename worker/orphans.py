@@ -15,10 +15,12 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int) -> None:
+    """Called in the child; `parent` is the pid of the process that forked it (read there,
+    before the fork: in a container the main process is pid 1, a legitimate parent)."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the call: go now
+    if os.getppid() != parent:  # the parent died before the call: go now
         os._exit(1)
 
 
