@@ -160,9 +160,17 @@ def main() -> int:
         help="web-tier rounds per phase and target (default: the mode's, 3 in quick and full); "
         "a 2-5 %% question on a shared box needs more than 3",
     )
+    parser.add_argument(
+        "--soak-seconds",
+        type=int,
+        help="length of each chaos soak run (default: the mode's, 900 s in full, 300 s in quick)",
+    )
     args = parser.parse_args()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     mode = MODES[name] if args.rounds is None else replace(MODES[name], rounds=args.rounds)
+    if args.soak_seconds is not None:
+        runs = tuple((args.soak_seconds, seed) for _, seed in mode.chaos_runs)
+        mode = replace(mode, chaos_runs=runs)
     if mode.rounds < 1:
         parser.error("--rounds must be at least 1")
     root = Path(tempfile.mkdtemp(prefix="reelforge-bench-"))
