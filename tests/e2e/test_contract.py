@@ -25,6 +25,8 @@ SUMMARY_KEYS = {
     # added (issue 10: clients know what is happening); the seed's keys are all kept
     "queue_position",
     "eta_seconds",
+    # added (issue 30: retries wait per job): when a failed attempt's retry is due, else null
+    "retry_at",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
     "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes",
