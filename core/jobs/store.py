@@ -6,8 +6,6 @@ deleted, lease taken over) can never overwrite anything."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +14,6 @@ from sqlalchemy import (
     Connection,
     Update,
     bindparam,
-    func,
-    select,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,19 +29,14 @@ from core.jobs.scheduling import (
     fairest,
     promote,
 )
-from core.models import Tally, Video, VideoStatus, as_utc, utcnow
+from core.jobs.stale import STALE_BATCH as STALE_BATCH  # the reconciler's batch
+from core.jobs.stale import StaleJobs, claimer_id
+from core.models import Video, VideoStatus, as_utc, utcnow
 from core.webhooks.outbox import Outbox
 
 TERMINAL = (VideoStatus.processed, VideoStatus.failed)
-STALE_BATCH = 100  # jobs re-sent per statement by the reconciler
 CLAIM_LOCK_WAIT_MS = 2000  # a frozen holder of the claim lock delays a pick this long at most
-HOST = socket.gethostname()
 log = logging.getLogger(__name__)
-
-
-def claimer_id() -> str:
-    """This process, as `claimed_by` names it: the claim runs in the pool child that works."""
-    return f"{HOST}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,7 @@ class _Attempt:
     retry_at: datetime | None = None
 
 
-class JobStore:
+class JobStore(StaleJobs):
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -270,79 +261,3 @@ class JobStore:
             lease_until=None,
             **budget,
         )
-
-    def expire_dead_claims(self, alive: Callable[[int], bool]) -> list[int]:
-        """Jobs held by a worker process of this host that no longer exists (killed, OOM): their
-        lease ends now, so the next claim takes them instead of waiting for it to run out. A
-        scan of the running jobs only (ix_video_processing_lease); each end is a
-        compare-and-set on the claimer, so a job claimed again meanwhile is left alone."""
-        now, host = utcnow(), claimer_id().rsplit(":", 1)[0]
-        with self.sessions.begin() as session:
-            running = session.execute(
-                select(Video.id, Video.claimed_by).where(
-                    Video.status == VideoStatus.processing,
-                    Video.lease_until >= now,
-                    Video.claimed_by.startswith(f"{host}:", autoescape=True),
-                )
-            ).all()
-            dead = [r for r in running if not alive(int(r.claimed_by.rsplit(":", 1)[1]))]
-            for row in dead:
-                session.execute(
-                    update(Video)
-                    .where(Video.id == row.id, Video.claimed_by == row.claimed_by)
-                    .where(Video.status == VideoStatus.processing)
-                    .values(lease_until=now - timedelta(milliseconds=1))
-                )
-        return [r.id for r in dead]
-
-    def queued_count(self) -> int:
-        """Queued jobs fleet-wide, from the tallies (core/counters.py): a few rows."""
-        with self.sessions() as session:
-            total = session.scalar(select(func.sum(Tally.value)).where(Tally.name == "queued"))
-        return int(total or 0)
-
-    def take_stale(
-        self, resend_before: datetime, limit: int = STALE_BATCH, only_queued: bool = False
-    ) -> list[tuple[int, str]]:
-        """Mark for re-sending the queued jobs whose message was sent before `resend_before`
-        and not claimed (enqueue failed, or the broker lost it), the processing jobs whose
-        lease ran out (the worker died), and the retries due since `resend_before` (their
-        delayed message was lost). SKIP LOCKED lets several reconcilers run at once."""
-        now = utcnow()
-        with self.sessions.begin() as session:
-            lost = (  # ix_video_queued_enqueued_at: nothing to do costs one index probe
-                select(Video.id)
-                .where(Video.status == VideoStatus.queued, Video.enqueued_at < resend_before)
-                .order_by(Video.enqueued_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            abandoned = (  # ix_video_processing_lease
-                select(Video.id)
-                .where(Video.status == VideoStatus.processing, Video.lease_until < now)
-                # not sent since its lease ran out — then at most once per lease period
-                .where(
-                    (Video.enqueued_at < Video.lease_until) | (Video.enqueued_at < now - self.lease)
-                )
-                .order_by(Video.lease_until)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            overdue = (  # ix_video_retry_due: a retry whose message was lost
-                select(Video.id)
-                .where(Video.status == VideoStatus.retrying, Video.retry_at < resend_before)
-                .order_by(Video.retry_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            picks = (lost,) if only_queued else (lost, abandoned, overdue)
-            ids = [i for q in picks for i in session.scalars(q)]
-            if not ids:
-                return []
-            rows = session.execute(
-                update(Video)
-                .where(Video.id.in_(ids))
-                .values(enqueued_at=now)
-                .returning(Video.id, Video.task_id)
-            ).all()
-        return [(r.id, r.task_id) for r in rows]
