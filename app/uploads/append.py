@@ -4,15 +4,21 @@ by PATCH and creation-with-upload; a failure still says the upload's offset."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
 
 from app.collaborators import Collaborators
 from app.errors import DomainError
 from app.uploads import service
-from app.uploads.protocol import parse_checksum
+from app.uploads.protocol import Gone, parse_checksum
 from app.uploads.receive import receive_chunk
 from core.models import User
-from core.storage.resumable import Progress, resumable_store
+from core.storage import ObjectMissing, StorageError
+from core.storage.resumable import Progress, ResumableStore, resumable_store
+
+log = logging.getLogger(__name__)
+LOST = "The stored bytes of this upload are gone, so it cannot resume; start a new upload"
 
 
 async def append_held(
@@ -37,6 +43,10 @@ async def append_held(
             lambda: service.renew(database, settings, held),
         )  # fmt: skip
         received = True
+    except ObjectMissing as exc:  # never a 503 the client would retry forever
+        log.warning("upload %s cannot resume: %s", upload.id, exc)
+        await service.terminate(database, store, upload)
+        raise Gone(LOST) from exc
     finally:
         if not received:  # the lock is given back on any failure before the bytes are counted
             await service.release(database, held)
@@ -65,9 +75,21 @@ async def append_held(
         if chunk.offset == upload.length:  # the job was refused (a quota): the bytes are
             await service.terminate(database, store, upload)  # assembled, so nothing resumes
         raise
+    await _drop_superseded(store, upload.id, chunk.progress)
     if chunk.error is not None:  # the partial bytes are kept; the client resumes from them
         raise _at_offset(chunk.error, chunk.offset)
     return chunk.offset, video_id
+
+
+async def _drop_superseded(store: ResumableStore, upload_id: str, progress: Progress) -> None:
+    """Once recorded, the old state's objects go; failing that they stay under the upload's prefix
+    (removed with it if it is terminated or expires) — the PATCH itself succeeded."""
+    if not progress.superseded:
+        return
+    try:
+        await store.drop_superseded(progress)
+    except StorageError as exc:
+        log.warning("upload %s: superseded objects left behind: %s", upload_id, exc)
 
 
 def _at_offset(error: DomainError, offset: int) -> DomainError:

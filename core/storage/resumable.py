@@ -8,21 +8,27 @@ process — what an append needs is passed in from the upload's row and handed b
   bytes that do not fill a part when a PATCH ends are kept as a *tail object* in the bucket
   (`uploads/<id>/tail-<n>`, as tusd's s3store keeps its "incomplete part") and prepended to the
   next PATCH's bytes. Memory per PATCH in flight: one part.
+
+The row is the truth, and a PATCH whose bytes reached storage but whose row was never updated (the
+database restarted in between, or S3 answered too late) must leave the recorded state usable: the
+next PATCH starts again from the recorded offset. So nothing the row still names is deleted before
+the row moves on (`Progress.superseded` is dropped after the record), and a final PATCH retried
+after its multipart upload was completed finds the finished object instead of failing forever.
+Bytes that are gone for good (a tail deleted by hand, an aborted multipart upload) raise
+ObjectMissing: the upload cannot resume and the client must start again.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
-from botocore.exceptions import ClientError
 
-from core.storage.base import WRITE_BUFFER_BYTES, Storage, StorageError
+from core.storage.base import WRITE_BUFFER_BYTES, ObjectMissing, Storage, StorageError
 
 
 @dataclass
@@ -33,6 +39,8 @@ class Progress:
     parts: list[list[Any]] = field(default_factory=list)  # [number, etag, bytes]
     tail_key: str | None = None
     tail_bytes: int = 0
+    # Objects the new state no longer needs: deleted once the row records it (drop_superseded).
+    superseded: list[str] = field(default_factory=list)
 
     @classmethod
     def from_row(
@@ -59,12 +67,18 @@ class ResumableStore(Protocol):
         """Delete an unfinished upload's bytes (abort its S3 multipart upload, drop its tail)."""
         await anyio.to_thread.run_sync(self.discard_sync, upload_id, key, progress)
 
+    async def drop_superseded(self, progress: Progress) -> None:
+        """After the row recorded `progress`: delete what the old state needed (S3's old tail).
+        Local appends truncate in place and leave nothing behind."""
+        return None
+
 
 def resumable_store(storage: Storage, part_bytes: int) -> ResumableStore:
     from core.storage.local import LocalStorage
 
     if isinstance(storage, LocalStorage):
         return LocalResumable(storage.root)
+    from core.storage.resumable_s3 import S3Resumable
     from core.storage.s3 import S3Storage
 
     if isinstance(storage, S3Storage):
@@ -115,7 +129,14 @@ class LocalResumable(ResumableStore):
 
     async def open(self, upload_id: str, key: str, offset: int, progress: Progress) -> Appender:
         def opened() -> _LocalAppender:
-            return _LocalAppender(self._path(upload_id), self.root / key, offset)
+            path, final = self._path(upload_id), self.root / key
+            if offset and not path.exists():
+                if not final.exists():
+                    raise ObjectMissing(f"the bytes of upload {upload_id} are gone")
+                # A final PATCH renamed the file but its record was lost: the row still says the
+                # upload is unfinished and nothing refers to the original yet, so take it back.
+                os.replace(final, path)
+            return _LocalAppender(path, final, offset)
 
         try:
             return await anyio.to_thread.run_sync(opened)
@@ -127,115 +148,3 @@ class LocalResumable(ResumableStore):
             self._path(upload_id).unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"could not delete the partial upload: {exc}") from exc
-
-
-# --------------------------------------------------------------------------------------- S3
-class _S3Appender:
-    def __init__(
-        self, store: S3Resumable, upload_id: str, key: str, progress: Progress, head: bytes
-    ) -> None:
-        self.store, self.upload_id, self.key = store, upload_id, key
-        self.progress = progress
-        self.old_tail = progress.tail_key
-        self.buffer = bytearray(head)
-
-    async def write(self, chunk: bytes) -> None:
-        self.buffer.extend(chunk)
-        while len(self.buffer) >= self.store.part_bytes:
-            part = bytes(self.buffer[: self.store.part_bytes])
-            del self.buffer[: self.store.part_bytes]
-            await self.store.run(self._upload_part, part)
-
-    def _upload_part(self, data: bytes) -> None:
-        s3, bucket = self.store.s3.client, self.store.s3.bucket
-        if self.progress.backend_upload_id is None:
-            created = s3.create_multipart_upload(Bucket=bucket, Key=self.key)
-            self.progress.backend_upload_id = created["UploadId"]
-        number = len(self.progress.parts) + 1
-        answer = s3.upload_part(
-            Bucket=bucket,
-            Key=self.key,
-            UploadId=self.progress.backend_upload_id,
-            PartNumber=number,
-            Body=data,
-        )
-        self.progress.parts.append([number, answer["ETag"], len(data)])
-
-    def _close(self, final: bool) -> None:
-        s3, bucket = self.store.s3.client, self.store.s3.bucket
-        data = bytes(self.buffer)
-        self.progress.tail_key, self.progress.tail_bytes = None, 0
-        if final:
-            if self.progress.backend_upload_id is None:
-                s3.put_object(Bucket=bucket, Key=self.key, Body=data)
-            else:
-                if data:
-                    self._upload_part(data)
-                parts = [{"PartNumber": n, "ETag": etag} for n, etag, _ in self.progress.parts]
-                s3.complete_multipart_upload(
-                    Bucket=bucket,
-                    Key=self.key,
-                    UploadId=self.progress.backend_upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
-                self.progress.backend_upload_id = None
-        elif data:
-            tail_key = f"uploads/{self.upload_id}/tail-{uuid.uuid4().hex[:12]}"
-            s3.put_object(Bucket=bucket, Key=tail_key, Body=data)
-            self.progress.tail_key, self.progress.tail_bytes = tail_key, len(data)
-        if self.old_tail:  # consumed: its bytes are in a part, the new tail or the object
-            s3.delete_object(Bucket=bucket, Key=self.old_tail)
-
-    async def close(self, final: bool) -> Progress:
-        await self.store.run(self._close, final)
-        return self.progress
-
-
-class S3Resumable(ResumableStore):
-    def __init__(self, s3: Any, part_bytes: int) -> None:
-        self.s3 = s3
-        self.part_bytes = max(part_bytes, 5 * 1024 * 1024)  # S3's minimum part size
-
-    async def run(self, fn: Any, *args: Any) -> Any:
-        from core.storage.s3 import _ERRORS
-
-        try:
-            return await anyio.to_thread.run_sync(fn, *args)
-        except _ERRORS as exc:
-            raise StorageError(f"S3 upload failed: {exc}") from exc
-
-    async def open(self, upload_id: str, key: str, offset: int, progress: Progress) -> Appender:
-        head = b""
-        if progress.tail_key:
-            tail_key = progress.tail_key
-
-            def read_tail() -> bytes:
-                body = self.s3.client.get_object(Bucket=self.s3.bucket, Key=tail_key)["Body"]
-                return bytes(body.read())
-
-            head = await self.run(read_tail)
-            if len(head) != progress.tail_bytes:
-                raise StorageError(
-                    f"tail of upload {upload_id} has {len(head)} bytes, "
-                    f"{progress.tail_bytes} recorded"
-                )
-        return _S3Appender(self, upload_id, key, progress, head)
-
-    def discard_sync(self, upload_id: str, key: str, progress: Progress) -> None:
-        from core.storage.s3 import _ERRORS
-
-        client, bucket = self.s3.client, self.s3.bucket
-        try:
-            if progress.backend_upload_id:
-                try:
-                    client.abort_multipart_upload(
-                        Bucket=bucket, Key=key, UploadId=progress.backend_upload_id
-                    )
-                except ClientError as exc:  # already completed or aborted: nothing to free
-                    if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                        raise
-            listed = client.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{upload_id}/")
-            for item in listed.get("Contents", []):
-                client.delete_object(Bucket=bucket, Key=item["Key"])
-        except _ERRORS as exc:
-            raise StorageError(f"S3 clean-up failed: {exc}") from exc

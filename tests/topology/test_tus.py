@@ -198,6 +198,35 @@ def test_expired_upload_is_swept_with_its_s3_multipart_upload(
     assert tails == 0
 
 
+def test_an_upload_whose_bytes_are_gone_says_410_not_503_forever(
+    native: Stack, edge: Api, clip_5s: Path
+) -> None:
+    """The tail object the row names was deleted behind the service's back: the PATCH answers
+    410 with why (a client stops), the upload is removed; before, every retry answered 503."""
+    data = clip_5s.read_bytes()
+    auth = edge.user()
+    tus = {**auth, "Tus-Resumable": "1.0.0"}
+    created = edge.http.post("/api/uploads", headers={**tus, "Upload-Length": str(len(data)),
+                                                       "Upload-Metadata": "title Z29uZQ=="})  # fmt: skip
+    path = created.headers["location"]
+    half = len(data) // 2
+    response = edge.http.patch(path, content=data[:half], headers={
+        **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+    assert response.status_code == 204
+    with db(native) as conn:
+        (tail_key,) = conn.execute(
+            "SELECT tail_key FROM upload WHERE id = %s", (path.rsplit("/", 1)[1],)
+        ).fetchone()
+    s3 = boto3.client("s3", endpoint_url=native.services.s3_url, region_name="us-east-1",
+                      aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret")  # fmt: skip
+    s3.delete_object(Bucket="reelforge", Key=tail_key)
+    response = edge.http.patch(path, content=data[half:], headers={
+        **tus, "Upload-Offset": str(half), "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+    assert response.status_code == 410, response.text
+    assert "start a new upload" in response.json()["detail"]
+    assert edge.http.head(path, headers=tus).status_code == 404
+
+
 def test_ten_thousand_tiny_patches_are_rate_limited_never_an_error(
     strict: Stack, clip_small: Path
 ) -> None:
