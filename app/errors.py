@@ -143,10 +143,16 @@ def _database_error(unavailable: Callable[[Request, Exception], Awaitable[JSONRe
     return handler
 
 
+async def _unknown_profile(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from core.profiles import UnknownProfile
     from core.storage import StorageError
 
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(UnknownProfile, _unknown_profile)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     database_unavailable = _unavailable("Database", retry_after=2)
     app.add_exception_handler(DBAPIError, _database_error(database_unavailable))

@@ -16,6 +16,8 @@ from app.hygiene import HygieneMiddleware, install_method_not_allowed
 from app.metrics import MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.openapi import everywhere
+from app.playback.router import router as playback_router
+from app.profiles.router import router as profiles_router
 from app.public.router import router as public_router
 from app.ratelimit import enforce_rate_limit, install_rate_limits
 from app.request_id import RequestIdMiddleware
@@ -27,6 +29,7 @@ from app.videos.router import router as videos_router
 from app.webhooks.router import router as webhooks_router
 from core.db import Database
 from core.logging_setup import configure_logging
+from core.profiles import load_profiles
 from core.settings import Settings, get_settings
 
 
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if problem := settings.jwt_secret_problem():
         raise InsecureConfiguration(problem)
+    load_profiles(settings.profiles_file)  # a bad profiles file stops the API here, saying why
     app = FastAPI(
         title="reelforge",
         version="0.1.0",
@@ -79,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = [health_router, metrics_router, auth_router, videos_router, public_router,
-               uploads_router, direct_uploads_router, webhooks_router]  # fmt: skip
+               uploads_router, direct_uploads_router, webhooks_router, profiles_router,
+               playback_router]  # fmt: skip
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)

@@ -29,6 +29,7 @@ from bench import simulate
 from bench.chaos import SoakPlan, soak, soak_clip
 from bench.enqueue import enqueue_rate
 from bench.live import eta_and_webhooks, sse_fanout
+from bench.outputs import outputs_stage
 from bench.report import write_report
 from bench.report_sim import write_simulation
 from bench.scale import scale_stage
@@ -60,6 +61,7 @@ class Mode:
     scale_levels: tuple[str, ...] = ("L1", "L2", "L3", "L4")  # bench/scale_seed.py
     scale_samples: int = 100  # timed calls per query and size
     chaos_runs: tuple[tuple[int, int], ...] = ((900, 7), (900, 11))  # soak seconds, seed
+    outputs_seconds: int = 60  # the output profiles' clip (bench/outputs.py)
 
 
 MODES = {
@@ -71,7 +73,8 @@ MODES = {
                   20, 6, 10, 5, live_jobs=8, chaos_runs=((300, 7),)),
     "smoke": Mode([("sanity", 2, 4), ("ramp", 6, 4)], 2, 64, 300, 4, (4, 3), 3, 2, 3, 1, rounds=2,
                   tus_users=(2,), tus_seconds=4, live_jobs=3, sse_streams=20, sse_rounds=3,
-                  floor_users=(6,), scale_levels=("L1", "L2"), scale_samples=10, chaos_runs=()),
+                  floor_users=(6,), scale_levels=("L1", "L2"), scale_samples=10, chaos_runs=(),
+                  outputs_seconds=8),
 }  # fmt: skip
 
 
@@ -103,6 +106,8 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
         ("scale", "scale: every hot path at 1k … 1M queued jobs and 10k … 10M votes",
          lambda: scale_stage(list(mode.scale_levels), mode.scale_samples,
                              1.0 if mode.scale_samples < 50 else 5.0)),
+        ("outputs", "output profiles: the ladder in one process, time to ready per profile",
+         lambda: outputs_stage(mode.outputs_seconds, root)),
         ("chaos", "chaos soak: faults of seconds under continuous uploads",
          lambda: chaos_stage(mode, root)),
     ]  # fmt: skip

@@ -14,8 +14,9 @@ import typer
 from cli import render
 from cli.follow import follow
 from cli.options import Json, VideoArg, session, use_server
+from cli.output_commands import register_output_commands
 from cli.session import CliError, Session, forget_credentials, save_credentials
-from cli.transfer import Uploader, download
+from cli.transfer import Uploader
 from cli.webhook_commands import webhooks
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(webhooks, name="webhooks")
+register_output_commands(app)
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 
@@ -117,16 +119,19 @@ def logout() -> None:
 def upload(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     title: Annotated[str, typer.Option(help="The video's title.")],
+    profile: Annotated[
+        str | None, typer.Option(help="Output profile (reelforge profiles); default reel.")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Then follow processing; exit 1 if it fails.")] = False,
     json_: Json = False,
 ) -> None:
     """Upload a video (resumable: after Ctrl-C, run the same command again to continue).
 
-    Example: reelforge upload clip.mp4 --title "Final dunk" --wait
+    Example: reelforge upload clip.mp4 --title "Final dunk" --profile hls --wait
     """
     s = session()
     with render.byte_bar("uploading", quiet=json_) as bar:
-        video_id = Uploader(s, bar.start, bar.advance).upload(file, title)
+        video_id = Uploader(s, bar.start, bar.advance).upload(file, title, profile)
     if not json_:
         render.out.print(f"Uploaded: video {video_id}")
     if wait:
@@ -166,7 +171,8 @@ def list_videos(
         return render.emit_json(videos)
     render.table(
         videos,
-        ["video_id", "title", "status", "progress", "queue_position", "eta_seconds", "uploaded_at"],
+        ["video_id", "title", "profile", "status", "progress", "queue_position", "eta_seconds",
+         "uploaded_at"],  # fmt: skip
     )
 
 
@@ -191,30 +197,6 @@ def status(
     error = f" — {data['error']}" if data.get("error") else ""
     line = f"video {video} — {data['title']}: {render.describe(data)}{error}"
     render.out.print(line, markup=False)
-
-
-@app.command("download")
-def download_cmd(
-    video: VideoArg,
-    variant: Annotated[str, typer.Option(help="processed, original or thumbnail")] = "processed",
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    json_: Json = False,
-) -> None:
-    """Download a video (resumes a cut download with Range).
-
-    Example: reelforge download 42 -o dunk.mp4
-    """
-    if variant not in ("processed", "original", "thumbnail"):
-        raise CliError("--variant must be processed, original or thumbnail")
-    out = output or Path(f"video-{video}-{variant}.{'jpg' if variant == 'thumbnail' else 'mp4'}")
-    with render.byte_bar("downloading", quiet=json_) as bar:
-        path = download(session(), video, variant, out, bar.start, bar.advance)
-    size = path.stat().st_size
-    if json_:
-        return render.emit_json(
-            {"video_id": video, "variant": variant, "path": str(path), "bytes": size}
-        )
-    render.out.print(f"Saved {path} ({size} bytes)")
 
 
 @app.command()

@@ -72,8 +72,8 @@ class Uploader:
         self.session, self.start, self.advance = session, start, advance
         self.store = ResumeStore()
 
-    def upload(self, path: Path, title: str) -> int:
-        """The video id of the job the upload became."""
+    def upload(self, path: Path, title: str, profile: str | None = None) -> int:
+        """The video id of the job the upload became (`profile`: the output profile's name)."""
         if not path.is_file():
             raise CliError(f"No such file: {path}")
         key = fingerprint(self.session.server, path)
@@ -83,12 +83,14 @@ class Uploader:
             offset = self._offset(http, url) if url else None
             if url is None or offset is None:
                 metadata = f"title {_b64(title)},filename {_b64(path.name)}"
+                if profile:
+                    metadata += f",profile {_b64(profile)}"
                 created = http.post(
                     "/api/uploads",
                     headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": metadata},
                 )
                 if created.status_code in (404, 405):  # no tus on this server: one multipart POST
-                    return self._multipart(http, path, title, size)
+                    return self._multipart(http, path, {"title": title, "profile": profile}, size)
                 if created.status_code >= 400:
                     raise CliError(detail_of(created))
                 url, offset = created.headers["Location"], 0
@@ -157,7 +159,9 @@ class Uploader:
             return offset
         raise CliError("Cannot reach the server: run the same command again to resume")
 
-    def _multipart(self, http: httpx.Client, path: Path, title: str, size: int) -> int:
+    def _multipart(
+        self, http: httpx.Client, path: Path, fields: dict[str, str | None], size: int
+    ) -> int:
         self.start(size, 0)
         advance = self.advance
 
@@ -175,7 +179,7 @@ class Uploader:
                 http,
                 "POST",
                 "/api/videos/upload",
-                data={"title": title},
+                data={k: v for k, v in fields.items() if v},
                 files={"video_file": (path.name, Counting(f), "video/mp4")},
                 timeout=httpx.Timeout(30.0, write=None),
             )

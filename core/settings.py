@@ -148,7 +148,11 @@ class Settings(BaseSettings):
     # Originals of processed videos are deleted after this many seconds (0 = kept forever)
     original_retention_seconds: int = 0
 
-    # Output profile
+    # Output profiles (core/profiles.py): the file of named profiles (None: the shipped
+    # core/profiles.yaml); the reel's frame, trim and bumper are the settings below.
+    profiles_file: Path | None = None
+    # How long a signed playback link (HLS playlists and segments) stays valid
+    playback_link_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     output_max_seconds: float = 30.0
     output_width: int = 1280
     output_height: int = 720

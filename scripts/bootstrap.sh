@@ -18,6 +18,7 @@ if [ "$mode" = test ]; then
   have docker-compose || need+=(docker-compose)
   have dockerd || need+=(docker.io)  # the Docker tier (tests/docker) starts an engine if none runs
   have debootstrap || need+=(debootstrap)  # its stand-in images, when no registry answers
+  have chromium || need+=(chromium)  # plays the HLS output with hls.js (tests/e2e/test_hls_browser.py)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if ! have apt-get; then

@@ -57,6 +57,19 @@ class Api:
                 **kwargs,  # type: ignore[arg-type]
             )
 
+    def processed_with(
+        self, auth: dict[str, str], path: Path, profile: str | None
+    ) -> dict:  # type: ignore[type-arg]
+        """Upload with an output profile (None: the default) and wait: the processed detail."""
+        data = {"title": "profiled"} | ({"profile": profile} if profile else {})
+        with path.open("rb") as f:
+            response = self.http.post("/api/videos/upload", headers=auth, data=data,
+                                      files={"video_file": (path.name, f, "video/mp4")})  # fmt: skip
+        assert response.status_code == 202, response.text
+        video = self.wait_for(auth, response.json()["video_id"])
+        assert video["status"] == "processed", video
+        return video
+
     def upload_raw(
         self, auth: dict[str, str], content: bytes | Iterable[bytes], boundary: str = "rfboundary"
     ) -> httpx.Response:

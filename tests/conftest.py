@@ -46,6 +46,8 @@ TEST_SETTINGS = {
     "WEBHOOK_DISABLE_AFTER_FAILURES": "4",
     "WEBHOOK_TIMEOUT_SECONDS": "2",
     "WEBHOOK_RESEND_AFTER_SECONDS": "4",
+    # The browser test's player page is served from another origin (tests/e2e/test_hls_browser.py)
+    "CORS_ALLOW_ORIGINS": '["http://localhost:8979"]',
 }
 
 

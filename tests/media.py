@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -42,3 +43,16 @@ def make_noise_clip(
                "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)]  # fmt: skip
         subprocess.run(cmd, check=True, timeout=180)
     return path
+
+
+def integrated_lufs(path: Path) -> float:
+    """FFmpeg's EBU R128 meter (ebur128) on the file's first sound track: integrated loudness."""
+    out = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stderr  # fmt: skip
+    summary = out[out.rindex("Summary:") :]
+    match = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    assert match, summary
+    return float(match.group(1))

@@ -42,12 +42,14 @@ from celery.signals import (  # noqa: E402
 
 from core.jobs.broker import make_celery  # noqa: E402
 from core.logging_setup import configure_logging  # noqa: E402
+from core.profiles import load_profiles  # noqa: E402
 from core.request_id import request_id_var  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from worker import metrics  # noqa: E402
 from worker.reconnect import ResendOnReconnect  # noqa: E402
 
 settings = get_settings()
+load_profiles(settings.profiles_file)  # a bad profiles file stops the worker here, saying why
 configure_logging()
 MAIN_PID = os.getpid()  # read before the pool forks: its children's parent
 

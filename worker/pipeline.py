@@ -4,6 +4,7 @@ core.jobs.store; FFmpeg is reached only through worker.media."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -15,11 +16,14 @@ from sqlalchemy.exc import DBAPIError
 
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import as_utc, utcnow
+from core.profiles import stored_profile
 from core.settings import Settings
-from core.storage import ObjectMissing, StorageError, output_keys
+from core.storage import ObjectMissing, Storage, StorageError
+from worker.budget import check_room, expected_bytes
 from worker.context import WorkerContext
 from worker.media import commands
 from worker.media.errors import InputRejected, JobCancelled, MediaError
+from worker.media.ladder import ladder_args, plan_ladder
 from worker.media.probe import MediaInfo, accept, duration_of, probe
 from worker.media.profiles import limits_from, profile_from
 from worker.media.runner import ResourceLimits, run
@@ -32,6 +36,8 @@ from worker.outcome import (
     interrupted,
     lost_workers,
 )
+from worker.outputs import Made, hls_made, mp4_made
+from worker.preview_steps import add_previews, make_previews
 from worker.progress import ProgressReporter
 from worker.tempdirs import job_temp_dir
 
@@ -119,63 +125,105 @@ def _run(claim: Claim, ctx: WorkerContext) -> Callable[[], Outcome]:
 def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
     """Returns FFmpeg's realtime factor (output seconds per wall second)."""
     settings, jobs, storage = ctx.settings, ctx.jobs, ctx.storage
-    profile = profile_from(settings)
+    profile = profile_from(settings, stored_profile(jobs.profile_definition(claim)))
     limits = limits_from(settings)
     with job_temp_dir(claim.video_id, settings.temp_dir) as tmp:
         work = Path(tmp)
-        source, output, thumb = work / "input", work / "processed.mp4", work / "thumbnail.jpg"
+        source, thumb = work / "input", work / "thumbnail.jpg"
+        output = work / ("hls" if profile.renditions else "processed.mp4")
         with phase("download"):
             storage.download_sync(claim.original_key, source)
         with phase("probe"):
             info = accept(probe(settings.ffprobe_binary, source, limits=limits), settings)
         if not jobs.heartbeat(claim, 1):
             raise JobCancelled()
+        expected = expected_bytes(profile, info)
+        check_room(settings, expected, work, jobs.owner_stored_bytes(claim))
         started = time.monotonic()
         with phase("transcode"):
-            duration = _transcode(claim, jobs, settings, info, source, output, limits)
+            duration = _transcode(claim, jobs, settings, profile, info, (source, output), limits)
         transcode_seconds = time.monotonic() - started
         if not jobs.heartbeat(claim, 99):
             raise JobCancelled()
-        at = min(settings.thumbnail_at_seconds, info.duration / 2)
+        wanted = profile.thumbnail_at
+        at = min(settings.thumbnail_at_seconds if wanted is None else wanted, info.duration / 2)
         with phase("thumbnail"):
             run(
                 commands.thumbnail_args(
-                    settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index
-                ),
+                    settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index,
+                    display=info.display,
+                ),  # fmt: skip
                 timeout=60,
                 limits=limits,
             )
-        if duration <= 0:  # FFmpeg reported no time (should not happen): ask the file
-            duration = duration_of(probe(settings.ffprobe_binary, output, limits=limits))
-        processed_key, thumbnail_key = output_keys(claim.video_id, claim.attempt)
-        with phase("upload"):
-            storage.upload_sync(output, processed_key, "video/mp4")
-            storage.upload_sync(thumb, thumbnail_key, "image/jpeg")
-        if not jobs.complete(claim, processed_key, thumbnail_key, duration):
-            # Deleted (or taken over) while we worked: nothing of ours may stay published.
-            storage.delete_sync(processed_key)
-            storage.delete_sync(thumbnail_key)
-            raise JobCancelled()
+        if profile.renditions:
+            plan = plan_ladder(info.display, profile.renditions)
+            made = hls_made(claim.video_id, claim.attempt, output, thumb, plan)
+            duration = duration if duration > 0 else info.duration
+        else:
+            facts = probe(settings.ffprobe_binary, output, limits=limits)
+            duration = duration if duration > 0 else duration_of(facts)
+            made = mp4_made(claim.video_id, claim.attempt, (output, thumb), facts)
+        previews = make_previews(settings, profile, info, (source, work / "previews"), limits)
+        add_previews(made, claim.video_id, claim.attempt, previews)
+        _publish(claim, ctx, made, duration)
         return duration / max(transcode_seconds, 1e-6)
+
+
+def _publish(claim: Claim, ctx: WorkerContext, made: Made, duration: float) -> None:
+    """Upload every file, then complete the job. Whatever this attempt uploaded goes again if the
+    upload fails half-way or the job was deleted (or taken over) meanwhile: nothing of ours may
+    stay behind or be published."""
+    storage = ctx.storage
+    try:
+        with phase("upload"):
+            for path, key, content_type in made.files:
+                storage.upload_sync(path, key, content_type)
+    except (StorageError, OSError):
+        _forget(storage, made)
+        raise
+    outputs = json.dumps(made.manifest)
+    size = sum(path.stat().st_size for path, _, _ in made.files)
+    if not ctx.jobs.complete(claim, made.main_key, made.thumbnail_key, duration, outputs, size):
+        _forget(storage, made)
+        raise JobCancelled()
+
+
+def _forget(storage: Storage, made: Made) -> None:
+    try:
+        storage.delete_prefix_sync(made.prefix)
+        storage.delete_sync(made.thumbnail_key)
+    except (StorageError, OSError) as exc:  # left under the job's prefix, deleted with the job
+        log.warning("outputs under %s left behind: %s", made.prefix, exc)
 
 
 def _transcode(
     claim: Claim,
     jobs: JobStore,
     settings: Settings,
+    profile: commands.OutputProfile,
     info: MediaInfo,
-    source: Path,
-    output: Path,
+    files: tuple[Path, Path],
     limits: ResourceLimits,
 ) -> float:
-    """Runs the transcode; returns the output's duration as FFmpeg reported it."""
-    profile = profile_from(settings)
-    expected = min(info.duration, profile.max_seconds) + 2 * profile.bumper_seconds
+    """Runs the transcode of `files` (source, output); returns the output's duration as FFmpeg
+    reported it."""
+    source, output = files
+    expected = (min(info.duration, profile.max_seconds) if profile.trim else info.duration) + (
+        2 * profile.bumper_seconds if profile.bumpers else 0
+    )
     reporter = ProgressReporter(jobs, claim, expected, settings.progress_interval_seconds)
+    if profile.renditions:  # one process: decode once, every rendition's encoder fed from it
+        plan = plan_ladder(info.display, profile.renditions)
+        args = ladder_args(settings.ffmpeg_binary, source, output, profile, plan, info.fps,
+                           info.stream_index, info.audio_index)  # fmt: skip
+    else:
+        args = commands.transcode_args(
+            settings.ffmpeg_binary, source, output, profile, info.fps, info.stream_index,
+            audio_index=info.audio_index, display=info.display,
+        )  # fmt: skip
     run(
-        commands.transcode_args(
-            settings.ffmpeg_binary, source, output, profile, info.fps, info.stream_index
-        ),
+        args,
         timeout=max(10.0, settings.task_soft_time_limit - 5),
         stall_timeout=settings.ffmpeg_stall_seconds,
         on_progress=reporter,

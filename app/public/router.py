@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.openapi import NEXT_CURSOR_HEADER, TOTAL_COUNT, errors, with_headers
 from app.pagination import CursorDep, PageDep, RankingPageDep, decode_cursor, set_next, set_total
 from app.params import NO_NUL, VideoId
@@ -22,9 +22,14 @@ router = APIRouter(prefix="/api/public", tags=["public"])
     responses={200: with_headers(None, {**TOTAL_COUNT, **NEXT_CURSOR_HEADER}), **errors(400)},
 )
 async def public_videos(
-    session: SessionDep, page: PageDep, response: Response, cursor: CursorDep = None
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    response: Response,
+    cursor: CursorDep = None,
 ) -> list[PublicVideo]:
-    videos, total, following = await service.list_public(session, page, decode_cursor(cursor))
+    after = decode_cursor(cursor)
+    videos, total, following = await service.list_public(session, settings, page, after)
     set_total(response, total)
     set_next(response, following)
     return videos

@@ -12,14 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import BadRequest, NotFound
 from app.pagination import After, Page
 from app.public.schemas import PublicVideo, RankingEntry
+from app.videos import outputs
 from app.videos.schemas import file_url
 from app.videos.service import NOT_FOUND
 from core.counters import read_tallies
 from core.models import User, Video, Vote, as_utc
+from core.settings import Settings
 
 
 async def list_public(
-    session: AsyncSession, page: Page, after: After | None = None
+    session: AsyncSession, settings: Settings, page: Page, after: After | None = None
 ) -> tuple[list[PublicVideo], int, After | None]:
     """Newest published first: a walk of ix_video_public (offset pages skip index entries;
     cursor pages seek). Votes come from video.votes, kept by trigger (core/counters.py)."""
@@ -48,7 +50,7 @@ async def list_public(
             id=video.id,
             title=video.title,
             uploaded_at=video.uploaded_at,
-            processed_url=file_url(video.id, "processed"),
+            processed_url=outputs.processed_url(settings, video),
             thumbnail_url=file_url(video.id, "thumbnail"),
             owner_name=f"{user.first_name} {user.last_name}",
             owner_city=user.city,

@@ -29,6 +29,9 @@ class DirectUploadIn(BaseModel):
     title: str = Field(min_length=1, max_length=255)
     filename: str | None = Field(default=None, max_length=255)
     size: int = Field(gt=0, le=10**15, description="Bytes the client will upload")
+    profile: str | None = Field(
+        default=None, max_length=40, description="Output profile (GET /api/profiles); default reel"
+    )
 
 
 class DirectUploadOut(BaseModel):
@@ -82,7 +85,7 @@ async def create_direct_upload(
     storage: StorageDep,
 ) -> DirectUploadOut:
     upload = await service.create(
-        database, storage, settings, user, body.title, body.filename, body.size
+        database, storage, settings, user, body.title, body.filename, body.size, body.profile
     )
     return DirectUploadOut(
         upload_id=upload.id,

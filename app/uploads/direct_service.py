@@ -20,6 +20,7 @@ from app.videos.upload import ReceivedUpload
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Upload, User
+from core.profiles import choose
 from core.settings import Settings
 from core.storage import Storage, StorageError, original_key
 from core.storage.direct import MAX_PARTS, MIN_PART_BYTES, DirectUploads
@@ -54,14 +55,17 @@ async def create(
     title: str,
     filename: str | None,
     length: int,
+    profile_name: str | None = None,
 ) -> Upload:
     direct = direct_uploads(storage, settings)
     title = uploads.validate_title({"title": title}, settings)
+    profile = choose(profile_name, settings.profiles_file)
     await uploads.admit(database, settings, user, length)
     key = original_key(uuid.uuid4().hex)
     s3_upload_id = await anyio.to_thread.run_sync(direct.create, key)
     upload = uploads.new_upload(settings, user, mode=MODE, title=title, filename=filename,
-                                length=length, key=key, backend_upload_id=s3_upload_id)  # fmt: skip
+                                length=length, key=key, profile=profile,
+                                backend_upload_id=s3_upload_id)  # fmt: skip
     async with database.session_scope() as session:
         session.add(upload)
     log.info("direct upload %s created: %d bytes to %s", upload.id, length, key)
@@ -124,7 +128,8 @@ async def complete(
             await session.execute(delete(Upload).where(Upload.id == upload.id))
         raise problem
     size = upload.length
-    received = ReceivedUpload(upload.title, upload.key, size, str(upload.content_type))
+    received = ReceivedUpload(upload.title, upload.key, size, str(upload.content_type),
+                              profile=uploads.profile_of(upload))  # fmt: skip
     async with database.session_scope() as session:
         accepted = await videos.accept_upload(session, storage, publisher, settings, user, received)
         row = await session.get(Upload, upload.id)

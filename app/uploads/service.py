@@ -31,6 +31,7 @@ from app.videos.upload import ReceivedUpload, clean_title
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
 from core.models import Upload, User, as_utc, utcnow
+from core.profiles import ChosenProfile, choose
 from core.settings import Settings
 from core.storage import Storage, original_key
 from core.storage.resumable import Progress, ResumableStore
@@ -47,6 +48,11 @@ class Held:
     upload: Upload
     token: str
     already_complete: bool = False
+
+
+def profile_of(upload: Upload) -> ChosenProfile:
+    """The profile the upload was created with, as it was defined then."""
+    return ChosenProfile(upload.profile, upload.profile_definition or "")
 
 
 def validate_title(metadata: dict[str, str], settings: Settings) -> str:
@@ -77,11 +83,12 @@ async def admit(
 
 def new_upload(
     settings: Settings, user: User, *, mode: str, title: str, filename: str | None, length: int,
-    key: str, backend_upload_id: str | None = None,
+    key: str, profile: ChosenProfile, backend_upload_id: str | None = None,
 ) -> Upload:  # fmt: skip
     now = utcnow()
     return Upload(
-        id=uuid.uuid4().hex, owner_id=user.id, mode=mode, title=title,
+        id=uuid.uuid4().hex, owner_id=user.id, mode=mode, title=title, profile=profile.name,
+        profile_definition=profile.definition or None,
         filename=(filename or "").replace("\x00", "")[:255] or None, length=length, offset=0,
         key=key, head=b"", backend_upload_id=backend_upload_id, parts="[]", tail_bytes=0,
         created_at=now, expires_at=now + timedelta(seconds=settings.upload_expires_seconds),
@@ -92,8 +99,10 @@ async def create(
     database: Database, settings: Settings, user: User, length: int, metadata: dict[str, str]
 ) -> Upload:
     title = validate_title(metadata, settings)
+    profile = choose(metadata.get("profile"), settings.profiles_file)
+    key = original_key(uuid.uuid4().hex)
     upload = new_upload(settings, user, mode="tus", title=title, filename=metadata.get("filename"),
-                        length=length, key=original_key(uuid.uuid4().hex))  # fmt: skip
+                        length=length, key=key, profile=profile)  # fmt: skip
     await admit(database, settings, user, length, add=upload)
     log.info("upload %s created: %d bytes", upload.id, length)
     return upload
@@ -248,7 +257,8 @@ async def record(
             )
             return None
         assert content_type is not None
-        received = ReceivedUpload(upload.title, upload.key, upload.length, content_type)
+        received = ReceivedUpload(upload.title, upload.key, upload.length, content_type,
+                                  profile=profile_of(upload))  # fmt: skip
         accepted = await videos.accept_upload(session, storage, publisher, settings, user, received)
         values["video_id"] = accepted.video_id
         await session.execute(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import BadRequest, DomainError
 from app.videos.upload import ReceivedUpload
 from core.models import IdempotencyKey, Video, as_utc, utcnow
+from core.profiles import DEFAULT_PROFILE
 
 WINDOW = timedelta(hours=24)
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -31,7 +32,10 @@ def validated(key: str | None) -> str | None:
 
 
 def fingerprint(upload: ReceivedUpload) -> str:
-    return hashlib.sha256(f"{upload.title}\0{upload.sha256}".encode()).hexdigest()
+    """Same title, same bytes, same profile. The default profile adds nothing, so keys recorded
+    before profiles existed still match their replays."""
+    profile = "" if upload.profile.name == DEFAULT_PROFILE else f"\0{upload.profile.name}"
+    return hashlib.sha256(f"{upload.title}\0{upload.sha256}{profile}".encode()).hexdigest()
 
 
 async def find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:

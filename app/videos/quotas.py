@@ -1,6 +1,7 @@
 """Per-user quotas, so one account cannot take everybody's share: jobs waiting in the queue
-(429 past MAX_QUEUED_JOBS_PER_USER) and bytes of originals kept in storage (507 past
-MAX_STORED_BYTES_PER_USER). Checked before the body is read, and again with its real size."""
+(429 past MAX_QUEUED_JOBS_PER_USER) and bytes kept in storage — originals and what the jobs made —
+(507 past MAX_STORED_BYTES_PER_USER; a job whose outputs would pass it fails, worker/budget.py).
+Checked before the body is read, and again with its real size."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ async def usage(session: AsyncSession, user_id: int) -> Usage:
                 func.count().filter(Video.status.in_((VideoStatus.queued, VideoStatus.retrying))),
                 func.coalesce(
                     func.sum(Video.original_bytes).filter(Video.original_purged_at.is_(None)), 0
-                ),
+                )
+                + func.coalesce(func.sum(Video.output_bytes), 0),
             ).where(Video.owner_id == user_id)
         )
     ).one()

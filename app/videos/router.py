@@ -25,11 +25,13 @@ from app.metrics import UPLOAD_BYTES, UPLOAD_DURATION
 from app.openapi import LOCATION, TOTAL_COUNT, errors, with_headers
 from app.pagination import PageDep, set_total
 from app.params import VideoId
+from app.playback.tokens import play_url
 from app.ratelimit import limit
 from app.videos import idempotency, service
 from app.videos.live import live_events
 from app.videos.schemas import UploadAccepted, Variant, VideoDeleted, VideoDetail, VideoSummary
-from app.videos.upload import FILE_FIELD, TITLE_FIELD, receive_video_upload
+from app.videos.upload import FILE_FIELD, PROFILE_FIELD, TITLE_FIELD, receive_video_upload
+from core.profiles import HLS_MASTER
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -46,6 +48,10 @@ _UPLOAD_BODY = {
                     "properties": {
                         FILE_FIELD: {"type": "string", "format": "binary"},
                         TITLE_FIELD: {"type": "string", "minLength": 1, "maxLength": 255},
+                        PROFILE_FIELD: {
+                            "type": "string",
+                            "description": "Output profile (GET /api/profiles); default reel",
+                        },
                     },
                 }
             }
@@ -127,19 +133,24 @@ async def list_videos(
     page: PageDep,
     response: Response,
     forecaster: ForecasterDep,
+    settings: SettingsDep,
 ) -> list[VideoSummary]:
     videos, total = await service.list_videos(session, user, page)
     set_total(response, total)
     standings = await forecaster.standings(session, videos)
-    return [service.summary(v, standings[v.id]) for v in videos]
+    return [service.summary(settings, v, standings[v.id]) for v in videos]
 
 
 @router.get("/{video_id:int}", response_model=VideoDetail, responses=errors(401, 403, 404))
 async def get_video(
-    video_id: VideoId, user: CurrentUser, session: SessionDep, forecaster: ForecasterDep
+    video_id: VideoId,
+    user: CurrentUser,
+    session: SessionDep,
+    forecaster: ForecasterDep,
+    settings: SettingsDep,
 ) -> VideoDetail:
     video = await service.get_owned_video(session, user, video_id)
-    return await service.detail(session, video, await forecaster.standing(session, video))
+    return await service.detail(settings, video, await forecaster.standing(session, video))
 
 
 _EVENT_STREAM = {
@@ -189,9 +200,11 @@ async def delete_video(
 @router.post(
     "/{video_id:int}/publish", response_model=VideoDetail, responses=errors(401, 403, 404, 409)
 )
-async def publish_video(video_id: VideoId, user: CurrentUser, session: SessionDep) -> VideoDetail:
+async def publish_video(
+    video_id: VideoId, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> VideoDetail:
     video = await service.publish_video(session, user, video_id)
-    return await service.detail(session, video)
+    return await service.detail(settings, video)
 
 
 @router.get(
@@ -217,9 +230,12 @@ async def download_file(
     user: OptionalUser,
     session: SessionDep,
     storage: StorageDep,
+    settings: SettingsDep,
     variant: Variant = "processed",
 ) -> Response:
     stored = await service.file_for(session, storage, user, video_id, variant)
+    if stored.key.endswith("/" + HLS_MASTER):  # an hls output: its signed master playlist
+        return RedirectResponse(play_url(settings, video_id, HLS_MASTER), status_code=307)
     url = storage.download_url(stored.key, stored.filename, stored.media_type)
     if url is not None:
         return RedirectResponse(url, status_code=307)

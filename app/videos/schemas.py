@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from core.models import PublicStatus, as_utc
 
@@ -43,6 +43,20 @@ class VideoSummary(BaseModel):
     eta_seconds: int | None = None
     # set while a failed attempt waits for its retry (status `queued`, no place in line yet)
     retry_at: UtcDateTime | None = None
+    profile: str = Field(default="reel", description="The output profile (GET /api/profiles)")
+
+
+class VideoOutput(BaseModel):
+    """One thing the job made. `hls`: the master playlist (name `master`) and each rendition's
+    media playlist (`720p`, …) behind signed playback links; `mp4` the file; `thumbnail`."""
+
+    kind: Literal["hls", "mp4", "thumbnail", "storyboard", "preview"]
+    name: str
+    url: str
+    width: int | None = None
+    height: int | None = None
+    bitrate: int | None = Field(default=None, description="bits per second (HLS: BANDWIDTH)")
+    codecs: str | None = Field(default=None, description='RFC 6381, e.g. "avc1.64001f,mp4a.40.2"')
 
 
 class VideoDetail(VideoSummary):
@@ -52,6 +66,7 @@ class VideoDetail(VideoSummary):
     duration_seconds: float | None
     published: bool
     votes: int
+    outputs: list[VideoOutput] = Field(default_factory=list)
 
 
 class VideoDeleted(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.metrics import JOBS_CREATED
 from app.pagination import Page
-from app.videos import idempotency, quotas
+from app.videos import idempotency, outputs, quotas
 from app.videos.schemas import UploadAccepted, Variant, VideoDetail, VideoSummary, file_url
 from app.videos.standing import Standing
 from app.videos.upload import ReceivedUpload
@@ -57,7 +57,9 @@ async def accept_upload(
         async with session.begin_nested() if idempotency_key else nullcontext():
             original = lifecycle.StoredOriginal(upload.key, upload.content_type, upload.size)
             lane = lane_for(upload.size, settings)
-            video = await lifecycle.add_job(session, owner.id, upload.title, original, lane)
+            video = await lifecycle.add_job(
+                session, owner.id, upload.title, original, lane, upload.profile
+            )
             accepted = UploadAccepted(
                 task_id=video.task_id, video_id=video.id, status_url=f"/api/videos/{video.id}"
             )
@@ -116,7 +118,7 @@ async def get_owned_video(session: AsyncSession, user: User, video_id: int) -> V
     return video
 
 
-def summary(video: Video, standing: Standing | None = None) -> VideoSummary:
+def summary(settings: Settings, video: Video, standing: Standing | None = None) -> VideoSummary:
     standing = standing or Standing()
     return VideoSummary(
         video_id=video.id,
@@ -125,24 +127,26 @@ def summary(video: Video, standing: Standing | None = None) -> VideoSummary:
         progress=video.progress,
         uploaded_at=video.uploaded_at,
         processed_at=video.processed_at,
-        processed_url=file_url(video.id, "processed") if video.processed_key else None,
+        processed_url=outputs.processed_url(settings, video),
         queue_position=standing.queue_position,
         eta_seconds=standing.eta_seconds,
         retry_at=video.retry_at if video.status == VideoStatus.retrying else None,
+        profile=video.profile,
     )
 
 
 async def detail(
-    session: AsyncSession, video: Video, standing: Standing | None = None
+    settings: Settings, video: Video, standing: Standing | None = None
 ) -> VideoDetail:
     return VideoDetail(
-        **summary(video, standing).model_dump(),
+        **summary(settings, video, standing).model_dump(),
         error=video.error,
         original_url=file_url(video.id, "original"),
         thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,
         duration_seconds=video.duration_seconds,
         published=video.published,
         votes=video.votes,  # kept by trigger (core/counters.py)
+        outputs=outputs.outputs_of(settings, video),
     )
 
 

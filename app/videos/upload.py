@@ -17,11 +17,13 @@ from starlette.requests import ClientDisconnect
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from app.videos.pacing import receive_paced
 from app.videos.sniff import SNIFF_BYTES, human_bytes, sniff_container
+from core.profiles import SEED_CHOICE, ChosenProfile, choose
 from core.settings import Settings
 from core.storage import ObjectWriter, Storage, original_key
 
 FILE_FIELD = "video_file"
 TITLE_FIELD = "title"
+PROFILE_FIELD = "profile"  # an output profile's name (core/profiles.py); absent: the default
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
 MAX_PART_HEADER_BYTES = 16 * 1024  # room for very long client filenames (never used as paths)
@@ -36,6 +38,7 @@ class ReceivedUpload:
     size: int
     content_type: str
     sha256: str | None = None  # of the file's bytes, when asked for (Idempotency-Key)
+    profile: ChosenProfile = SEED_CHOICE
 
 
 @dataclass
@@ -88,7 +91,7 @@ class UploadReceiver:
         self.file_seen = False
         self.content_type: str | None = None
         self.head = bytearray()
-        self.title_bytes: bytearray | None = None
+        self.fields: dict[str, bytearray] = {}  # the text fields: title, profile
         self.parts = 0
         self.closed = False
         self._part = _Part()
@@ -176,8 +179,8 @@ class UploadReceiver:
                 raise BadRequest("Only one video_file may be uploaded per request")
             self.file_seen = True
             self.writer = self.storage.open_writer(self.key)
-        elif self._part.name == TITLE_FIELD:
-            self.title_bytes = bytearray()
+        elif self._part.name in (TITLE_FIELD, PROFILE_FIELD):
+            self.fields[self._part.name] = bytearray()
 
     async def _part_data(self, data: bytes | memoryview) -> None:
         name = self._part.name
@@ -195,10 +198,10 @@ class UploadReceiver:
             if self.digest is not None:
                 self.digest.update(data)
             await self.writer.write(data)
-        elif name == TITLE_FIELD and self.title_bytes is not None:
-            self.title_bytes.extend(data)
-            if len(self.title_bytes) > MAX_FIELD_BYTES:
-                raise BadRequest(f"Title must be 1-{self.max_title} characters")
+        elif name is not None and name in self.fields:
+            self.fields[name].extend(data)
+            if len(self.fields[name]) > MAX_FIELD_BYTES:
+                raise self._field_error(name)
 
     def _sniff(self) -> None:
         self.content_type = sniff_container(bytes(self.head[:SNIFF_BYTES]))
@@ -222,15 +225,25 @@ class UploadReceiver:
         if self.writer.bytes_written == 0:
             raise BadRequest("The uploaded file is empty")
         title = self._title()
+        profile = choose(self._text(PROFILE_FIELD), self.settings.profiles_file)
         await self.writer.commit()
         self.committed = True
         assert self.content_type is not None
         digest = self.digest.hexdigest() if self.digest is not None else None
-        return ReceivedUpload(title, self.key, self.writer.bytes_written, self.content_type, digest)
+        size = self.writer.bytes_written
+        return ReceivedUpload(title, self.key, size, self.content_type, digest, profile)
+
+    def _text(self, name: str) -> str | None:
+        raw = self.fields.get(name)
+        return None if raw is None else raw.decode("utf-8", "replace")
+
+    def _field_error(self, name: str) -> BadRequest:
+        if name == TITLE_FIELD:
+            return BadRequest(f"Title must be 1-{self.max_title} characters")
+        return BadRequest("The profile field is too long")
 
     def _title(self) -> str:
-        raw = None if self.title_bytes is None else self.title_bytes.decode("utf-8", "replace")
-        return clean_title(raw, self.max_title, "Title is required")
+        return clean_title(self._text(TITLE_FIELD), self.max_title, "Title is required")
 
 
 def clean_title(raw: str | None, max_chars: int, missing: str) -> str:

@@ -15,7 +15,8 @@ from core.db import after_commit
 from core.jobs.dispatch import JobPublisher, enqueue_after_commit, process_video_message
 from core.jobs.scheduling import NORMAL
 from core.models import Video, VideoStatus
-from core.storage import Storage
+from core.profiles import SEED_CHOICE, ChosenProfile
+from core.storage import Storage, outputs_prefix
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,17 @@ class StoredOriginal:
 
 
 async def add_job(
-    session: AsyncSession, owner_id: int, title: str, original: StoredOriginal, lane: int = NORMAL
+    session: AsyncSession,
+    owner_id: int,
+    title: str,
+    original: StoredOriginal,
+    lane: int = NORMAL,
+    profile: ChosenProfile = SEED_CHOICE,
 ) -> Video:
     """The `queued` row, flushed (so it has an id) but not yet announced to any worker."""
     video = Video(
+        profile=profile.name,
+        profile_definition=profile.definition or None,
         owner_id=owner_id,
         title=title,
         status=VideoStatus.queued,
@@ -51,15 +59,16 @@ def enqueue_job(session: AsyncSession, publisher: JobPublisher, video: Video) ->
 
 async def cancel_job(session: AsyncSession, storage: Storage, video_id: int) -> bool:
     """Delete an unpublished job in one statement, whatever state it is in; its stored files go
-    once the delete commits. False if it is published or already gone."""
+    once the delete commits: the original and every output of every attempt (an HLS tree too).
+    False if it is published or already gone."""
     result = await session.execute(
         delete(Video)
         .where(Video.id == video_id, Video.published.is_(False))
-        .returning(Video.original_key, Video.processed_key, Video.thumbnail_key)
+        .returning(Video.original_key)
     )
     row = result.one_or_none()
     if row is None:
         return False
-    for key in (k for k in row if k):
-        after_commit(session, functools.partial(storage.delete_sync, key))
+    after_commit(session, functools.partial(storage.delete_sync, row.original_key))
+    after_commit(session, functools.partial(storage.delete_prefix_sync, outputs_prefix(video_id)))
     return True

@@ -10,12 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    Connection,
-    Update,
-    bindparam,
-    update,
-)
+from sqlalchemy import Connection, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs.claim_sql import CALL_FAIR, claim_statement, read_current
@@ -199,32 +194,69 @@ class JobStore(StaleJobs):
                     Video.status == VideoStatus.processing,
                 )
                 .values(**values)
-                .returning(Video.status, Video.progress, Video.error, Video.owner_id, Video.title)
+                .returning(
+                    Video.status,
+                    Video.progress,
+                    Video.error,
+                    Video.owner_id,
+                    Video.title,
+                    Video.profile,
+                    Video.outputs,
+                )  # fmt: skip
             ).one_or_none()
             if row is None:
                 return False
             if self.outbox is not None and row.status in TERMINAL:  # the outbox: same commit
                 video = {"id": claim.video_id, "owner_id": row.owner_id, "title": row.title,
-                         "status": row.status.value, "error": row.error}  # fmt: skip
+                         "status": row.status.value, "error": row.error,
+                         "profile": row.profile, "outputs": row.outputs}  # fmt: skip
                 deliveries = self.outbox.record(session, video)
         self.notify(event_now(claim.video_id, row.status, row.progress, row.error))
         if deliveries and self.outbox is not None:
             self.outbox.send(deliveries)
         return True
 
+    def owner_stored_bytes(self, claim: Claim) -> int:
+        """What the job's owner keeps in storage (originals and outputs), this job aside."""
+        owner = select(Video.owner_id).where(Video.id == claim.video_id).scalar_subquery()
+        originals = func.sum(Video.original_bytes).filter(Video.original_purged_at.is_(None))
+        kept = func.coalesce(originals, 0) + func.coalesce(func.sum(Video.output_bytes), 0)
+        with self.sessions() as session:
+            total = session.scalar(
+                select(kept).where(Video.owner_id == owner, Video.id != claim.video_id)
+            )
+        return int(total or 0)
+
+    def profile_definition(self, claim: Claim) -> str | None:
+        """The output profile the job was accepted with (JSON; None: the seed's reel)."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(Video.profile_definition).where(Video.id == claim.video_id)
+            )
+
     def heartbeat(self, claim: Claim, progress: int) -> bool:
         """Store progress and extend the lease; False when the claim is gone (deleted/taken)."""
         return self._fenced(claim, progress=progress, lease_until=utcnow() + self.lease)
 
     def complete(
-        self, claim: Claim, processed_key: str, thumbnail_key: str, duration: float
+        self,
+        claim: Claim,
+        processed_key: str,
+        thumbnail_key: str,
+        duration: float,
+        outputs: str | None = None,
+        output_bytes: int = 0,
     ) -> bool:
+        """Processed, with what it made (`outputs`: the manifest as JSON, worker/outputs.py;
+        `output_bytes`: their size, counted in the owner's storage quota)."""
         return self._fenced(
             claim,
             status=VideoStatus.processed,
             progress=100,
             processed_key=processed_key,
             thumbnail_key=thumbnail_key,
+            outputs=outputs,
+            output_bytes=output_bytes,
             duration_seconds=duration,
             processed_at=utcnow(),
             error=None,

@@ -10,11 +10,19 @@ from core.storage.base import (
     StorageError,
     original_key,
     output_keys,
+    outputs_prefix,
 )
 
 __all__ = [
     "ObjectMissing",
-    "ObjectWriter", "Storage", "StorageError", "make_storage", "original_key", "output_keys"]
+    "ObjectWriter",
+    "Storage",
+    "StorageError",
+    "make_storage",
+    "original_key",
+    "output_keys",
+    "outputs_prefix",
+]
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -37,9 +37,17 @@ class Storage(Protocol):
         ...
 
     def delete_sync(self, key: str) -> None: ...
+    def delete_prefix_sync(self, prefix: str) -> None:
+        """Delete every object under `prefix/` (a job's outputs: an HLS tree, previews)."""
+        ...
+
     def download_sync(self, key: str, dest: Path) -> None: ...
     def upload_sync(self, src: Path, key: str, content_type: str | None = None) -> None: ...
     def exists_sync(self, key: str) -> bool: ...
+    def read_sync(self, key: str, max_bytes: int) -> bytes:
+        """A small object's bytes (a playlist); ObjectMissing if absent, StorageError if larger."""
+        ...
+
     def check_writable_sync(self) -> None: ...
 
 
@@ -47,6 +55,11 @@ def original_key(video_uuid: str) -> str:
     return f"originals/{video_uuid}/original"
 
 
+def outputs_prefix(video_id: int) -> str:
+    """Every output of every attempt of a job lives under this prefix (deleted with the job)."""
+    return f"outputs/{video_id}"
+
+
 def output_keys(video_id: int, attempt: int) -> tuple[str, str]:
-    base = f"outputs/{video_id}/attempt-{attempt}"
+    base = f"{outputs_prefix(video_id)}/attempt-{attempt}"
     return f"{base}/processed.mp4", f"{base}/thumbnail.jpg"

@@ -107,6 +107,25 @@ class LocalStorage:
             except OSError:  # not empty (or already gone): stop climbing
                 break
 
+    def delete_prefix_sync(self, prefix: str) -> None:
+        folder = self.local_path(prefix)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        self.delete_sync(prefix)  # and the folders it leaves empty
+
+    def read_sync(self, key: str, max_bytes: int) -> bytes:
+        path = self.local_path(key)
+        try:
+            with path.open("rb") as f:
+                data = f.read(max_bytes + 1)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"{key} does not exist") from exc
+        except OSError as exc:
+            raise StorageError(str(exc)) from exc
+        if len(data) > max_bytes:
+            raise StorageError(f"{key} is larger than {max_bytes} bytes")
+        return data
+
     def exists_sync(self, key: str) -> bool:
         return self.local_path(key).is_file()
 

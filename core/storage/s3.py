@@ -138,6 +138,28 @@ class S3Storage:
     def delete_sync(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_prefix_sync(self, prefix: str) -> None:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix.rstrip("/") + "/"
+        )
+        for page in pages:
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:  # up to 1000 per page, S3's limit per delete_objects
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+
+    def read_sync(self, key: str, max_bytes: int) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+            if int(answer.get("ContentLength") or 0) > max_bytes:
+                raise StorageError(f"{key} is larger than {max_bytes} bytes")
+            return bytes(answer["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise ObjectMissing(f"S3 object {key} does not exist") from exc
+            raise StorageError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(str(exc)) from exc
+
     def exists_sync(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)

@@ -1,7 +1,7 @@
 """The outbox: a job's terminal write and its webhook deliveries commit together (JobStore calls
 `record` inside that transaction), so an event is never lost and never announced for a state
 that did not commit. The rows are sent after the commit; the reconciler re-sends any whose
-message was lost (core/webhooks/sweep.py)."""
+message was lost (the reconciler's webhook sweep, worker/reconciler.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def video_links(video_id: int, settings: Settings, processed: bool) -> dict[str,
     }
 
 
+def _outputs(stored: str | None) -> list[dict[str, Any]]:
+    """What the job made, without storage keys or URLs that expire: `processed_url` (which
+    redirects to a fresh playback link for an hls output) and `thumbnail_url` stay valid."""
+    fields = ("kind", "name", "width", "height", "bitrate", "codecs")
+    return [{k: item.get(k) for k in fields} for item in json.loads(stored or "[]")]
+
+
 def payload(event_type: str, video: dict[str, Any], settings: Settings) -> str:
     """The Standard Webhooks body: {type, timestamp, data}."""
     processed = video["status"] == "processed"
@@ -41,6 +48,8 @@ def payload(event_type: str, video: dict[str, Any], settings: Settings) -> str:
         "status": video["status"],
         "error": video.get("error"),
         **video_links(video["id"], settings, processed),
+        "profile": video.get("profile") or "reel",
+        "outputs": _outputs(video.get("outputs")),
     }
     body = {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
     return json.dumps(body, separators=(",", ":"))

@@ -34,7 +34,8 @@ def _alembic(url: str, revision: str) -> None:
 
 # columns that revisions after 0007 added
 LATER_COLUMNS = ("votes", "votes_received", "published_videos", "retry_at", "failures", "claimed_by",
-                 "interruptions", "interrupted_since", "worker_losses")  # fmt: skip
+                 "interruptions", "interrupted_since", "worker_losses", "profile",
+                 "profile_definition", "outputs", "output_bytes")  # fmt: skip
 
 
 def test_the_migration_backfills_the_counters_from_existing_data(tmp_path: Path) -> None:

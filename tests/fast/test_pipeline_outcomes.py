@@ -4,6 +4,7 @@ local storage, and real FFmpeg — or the crashing FFmpeg fixture. No server, no
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import utcnow
+from core.profiles import choose
 from core.settings import Settings
 from core.storage import StorageError
 from core.storage.local import LocalStorage
@@ -33,6 +35,8 @@ class FakeJobStore:
     worker_losses: int = 0
     refuse: ClaimRefused | None = None
     claim_alive: bool = True
+    profile: str | None = None  # the job's stored profile definition (None: the seed's reel)
+    stored: int = 0  # what the owner keeps in storage
     writes: list[tuple[str, Any]] = field(default_factory=list)
 
     def claim(self, video_id: int, token: str) -> Claim | ClaimRefused:
@@ -45,8 +49,19 @@ class FakeJobStore:
         self.writes.append(("progress", progress))
         return self.claim_alive
 
-    def complete(self, claim: Claim, processed: str, thumbnail: str, duration: float) -> bool:
+    def profile_definition(self, claim: Claim) -> str | None:
+        return self.profile
+
+    def owner_stored_bytes(self, claim: Claim) -> int:
+        return self.stored
+
+    def complete(
+        self, claim: Claim, processed: str, thumbnail: str, duration: float, outputs: str | None,
+        output_bytes: int,
+    ) -> bool:  # fmt: skip
         self.writes.append(("complete", (processed, thumbnail, duration)))
+        self.writes.append(("outputs", outputs))
+        self.writes.append(("output_bytes", output_bytes))
         return self.claim_alive
 
     def fail(self, claim: Claim, reason: str) -> bool:
@@ -186,7 +201,8 @@ def test_a_storage_outage_is_an_interruption_retried_at_the_jobs_own_time(
 
 def test_the_fake_keeps_the_real_store_signatures() -> None:
     """If JobStore's methods change, the fake (and these tests) must change with them."""
-    for name in ("claim", "heartbeat", "complete", "fail", "release_for_retry"):
+    for name in ("claim", "heartbeat", "profile_definition", "owner_stored_bytes", "complete",
+                 "fail", "release_for_retry"):  # fmt: skip
         real = list(inspect.signature(getattr(JobStore, name)).parameters)
         fake = list(inspect.signature(getattr(FakeJobStore, name)).parameters)
         assert len(real) == len(fake), name
@@ -214,3 +230,30 @@ def test_a_file_with_a_huge_cover_picture_is_processed_from_its_real_video(
     stream = video_stream(ffprobe(storage.local_path(processed)))
     assert (stream["width"], stream["height"]) == (1280, 720)
     assert storage.local_path(thumbnail).stat().st_size < 2_000_000  # a frame, not the picture
+
+
+def test_outputs_that_would_pass_the_owners_quota_fail_the_job_saying_so(
+    tmp_path: Path, storage: LocalStorage, clip: Path
+) -> None:
+    hls = choose("hls").definition
+    quota = 10 * 1024 * 1024
+    jobs = FakeJobStore(profile=hls, stored=quota - 1000)
+    outcome = _run(tmp_path, storage, jobs, clip, max_stored_bytes_per_user=quota)
+    assert outcome.kind == "failed"
+    reason = jobs.last("fail")
+    assert reason.startswith("This video's outputs would take about ")
+    assert "your storage quota has 1.0 KB left of 10.5 MB" in reason
+    assert not any(k == "complete" for k, _ in jobs.writes)
+
+    room = FakeJobStore(profile=hls, stored=0)  # the same job with room: an HLS tree and its size
+    assert _run(tmp_path, storage, room, clip, max_stored_bytes_per_user=quota).kind == "processed"
+    processed, _, _ = room.last("complete")
+    assert processed == "outputs/7/attempt-1/hls/master.m3u8"
+    manifest = json.loads(room.last("outputs"))
+    assert [(o["kind"], o["name"]) for o in manifest] == [
+        ("hls", "master"), ("hls", "360p"), ("thumbnail", "thumbnail"),
+        ("storyboard", "storyboard"), ("preview", "preview"),
+    ]
+    assert room.last("output_bytes") == sum(
+        p.stat().st_size for p in storage.local_path("outputs/7/attempt-1").rglob("*") if p.is_file()
+    )

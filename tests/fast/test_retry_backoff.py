@@ -18,6 +18,7 @@ from app.videos.standing import Standing
 from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import Base, Video, VideoStatus, utcnow
+from core.settings import Settings
 from tests.fast.test_scheduling import _jobs, _user
 
 pytestmark = pytest.mark.fast
@@ -72,7 +73,7 @@ def test_clients_see_a_waiting_retry_as_queued_with_its_time(tmp_path: Path) -> 
     with jobs.sessions() as session:
         video = session.get(Video, video_id)
         assert video is not None and video.status == VideoStatus.retrying
-        shown = summary(video, Standing(None, 42))
+        shown = summary(Settings(), video, Standing(None, 42))
     assert shown.status == "queued" and shown.queue_position is None and shown.eta_seconds == 42
     assert shown.retry_at is not None
     assert abs((shown.retry_at - retry_at).total_seconds()) < 1

@@ -9,6 +9,8 @@ from typing import Any
 
 import ffmpeg as ffmpeg_python
 
+from core.profiles import Previews
+
 # Demuxers an upload may use. The whitelist stops FFmpeg from treating a text file as an HLS
 # playlist or concat script (which could read other files or the network).
 INPUT_FORMATS = "mov,mp4,matroska,webm,avi"
@@ -30,6 +32,18 @@ class OutputProfile:
     bumper_color: str
     bumper_logo: Path | None = None
     bumper_clip: Path | None = None
+    # What the job's output profile asks for (core/profiles.py); the defaults are the seed's reel.
+    trim: bool = True  # the first max_seconds only
+    fit: bool = True  # letterbox into width×height; False: the source's size, ≤ max_height
+    max_height: int = 1080  # the short side's cap when not fitted (never upscaled)
+    bumpers: bool = True
+    audio: str = "drop"  # drop | keep | normalise (EBU R128 at loudness_lufs)
+    loudness_lufs: float = -16.0
+    audio_kbps: int = 128
+    thumbnail_at: float | None = None  # None: THUMBNAIL_AT_SECONDS
+    renditions: tuple[str, ...] = ()  # an HLS ladder (worker/media/ladder.py) instead of an MP4
+    segment_seconds: float = 4.0
+    previews: Previews = Previews()  # storyboard, animated preview (worker/media/previews.py)
 
 
 FilterStep = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -103,6 +117,33 @@ def output_fps(source_fps: float, profile: OutputProfile) -> int:
     return max(1, min(profile.fps, round(source_fps)))
 
 
+def scaled_size(display: tuple[int, int], max_short_side: int) -> tuple[int, int]:
+    """The source's displayed size with its short side capped (never upscaled), both even."""
+    width, height = display
+    short = min(width, height)
+    factor = min(1.0, max_short_side / short) if short > 0 else 1.0
+    return (max(2, round(width * factor / 2) * 2), max(2, round(height * factor / 2) * 2))
+
+
+def _picture(main: Any, p: OutputProfile, fps: int, display: tuple[int, int] | None) -> Any:
+    if p.fit or display is None:
+        return _fitted(main, p, fps)
+    width, height = scaled_size(display, p.max_height)
+    return main.filter("scale", width, height).filter("setsar", 1).filter("fps", fps).filter(
+        "format", "yuv420p"
+    )
+
+
+def _sound(source: Any, p: OutputProfile, audio_index: int | None) -> Any | None:
+    """The audio the profile keeps, or None (dropped, or the source has none)."""
+    if p.audio == "drop" or audio_index is None:
+        return None
+    stream = source[str(audio_index)]
+    if p.audio == "normalise":  # single-pass EBU R128; loudnorm works at 192 kHz internally
+        stream = stream.filter("loudnorm", i=p.loudness_lufs, tp=-1.5, lra=11)
+    return stream.filter("aresample", 48000)
+
+
 def transcode_args(
     ffmpeg: str,
     src: Path,
@@ -110,29 +151,33 @@ def transcode_args(
     profile: OutputProfile,
     source_fps: float,
     stream_index: int | None = None,
+    *,
+    audio_index: int | None = None,
+    display: tuple[int, int] | None = None,
 ) -> list[str]:
-    """intro + (first `max_seconds`, fitted to the frame, audio dropped) + outro → H.264 MP4.
-    `stream_index`: exactly the stream the probe accepted (never "the first video stream",
-    which may be a huge attached picture the limits were not checked on)."""
+    """The job's MP4: the reel by default — intro + (first `max_seconds`, fitted to the frame,
+    audio dropped) + outro; per profile, the whole video at the source's size (`display`, after
+    rotation) with its sound (`audio_index`) kept or normalised. `stream_index`: exactly the
+    stream the probe accepted (never "the first video stream", which may be a huge attached
+    picture the limits were not checked on)."""
     fps = output_fps(source_fps, profile)
-    source = ffmpeg_python.input(
-        "file:" + str(src), t=profile.max_seconds, **UNTRUSTED_INPUT_OPTIONS
-    )
+    trim = {"t": profile.max_seconds} if profile.trim else {}
+    source = ffmpeg_python.input("file:" + str(src), **trim, **UNTRUSTED_INPUT_OPTIONS)
     main = source.video if stream_index is None else source[str(stream_index)]
-    bumper = _bumper(profile, fps).split()  # one rendered card, shown as intro and outro
-    joined = ffmpeg_python.concat(bumper[0], _fitted(main, profile, fps), bumper[1], v=1, a=0)
-    out = ffmpeg_python.output(
-        joined,
-        "file:" + str(dest),
-        an=None,
-        vcodec="libx264",
-        preset=profile.preset,
-        crf=profile.crf,
-        pix_fmt="yuv420p",
-        movflags="+faststart",
-        threads=profile.threads,
-        f="mp4",
-    )
+    picture = _picture(main, profile, fps, display)
+    if profile.bumpers:  # one rendered card, shown as intro and outro (no sound: see profiles)
+        bumper = _bumper(profile, fps).split()
+        picture = ffmpeg_python.concat(bumper[0], picture, bumper[1], v=1, a=0)
+    sound = _sound(source, profile, audio_index)
+    encode: dict[str, Any] = {
+        "vcodec": "libx264", "preset": profile.preset, "crf": profile.crf, "pix_fmt": "yuv420p",
+        "movflags": "+faststart", "threads": profile.threads, "f": "mp4",
+    }  # fmt: skip
+    if sound is None:
+        out = ffmpeg_python.output(picture, "file:" + str(dest), an=None, **encode)
+    else:
+        audio = {"acodec": "aac", "audio_bitrate": f"{profile.audio_kbps}k", "ac": 2}
+        out = ffmpeg_python.output(picture, sound, "file:" + str(dest), **encode, **audio)
     # Global options go first: FFmpeg ignores options that trail the last output.
     return [ffmpeg, *GLOBAL_ARGS, "-progress", "pipe:1", "-nostats", *out.get_args()]
 
@@ -144,11 +189,18 @@ def thumbnail_args(
     profile: OutputProfile,
     at_seconds: float,
     stream_index: int | None = None,
+    *,
+    display: tuple[int, int] | None = None,
 ) -> list[str]:
+    """One JPEG frame, framed as the video is (fitted, or the source's shape)."""
     stream = ["-map", f"0:{stream_index}"] if stream_index is not None else []
+    if profile.fit or display is None:
+        frame = _render(fit_filter(profile))
+    else:
+        frame = "scale={}:{},setsar=1".format(*scaled_size(display, min(profile.max_height, 720)))
     return [
         ffmpeg, *GLOBAL_ARGS,
         "-ss", f"{at_seconds:.3f}", *_flags(UNTRUSTED_INPUT_OPTIONS), "-i", "file:" + str(src),
-        *stream, "-frames:v", "1", "-an", "-vf", _render(fit_filter(profile)), "-q:v", "3",
+        *stream, "-frames:v", "1", "-an", "-vf", frame, "-q:v", "3",
         "-f", "image2", "file:" + str(dest),
     ]  # fmt: skip

@@ -26,6 +26,13 @@ class MediaInfo:
     height: int
     fps: float
     stream_index: int = 0  # the stream the limits were checked on: the only one decoded
+    audio_index: int | None = None  # the first audio stream (None: the source has no sound)
+    rotated: bool = False  # shown turned a quarter (phones): FFmpeg rotates it as it decodes
+
+    @property
+    def display(self) -> tuple[int, int]:
+        """The picture's size as shown (and as FFmpeg's filters see it)."""
+        return (self.height, self.width) if self.rotated else (self.width, self.height)
 
 
 def _rate(value: str | None) -> float:
@@ -111,7 +118,23 @@ def accept(probe_data: dict[str, Any], settings: Settings) -> MediaInfo:
     if frames > settings.max_input_frames:
         raise _reject(f"Too many frames ({frames}; the limit is {settings.max_input_frames})")
     index = int(video.get("index", 0))
-    return MediaInfo(format_name, duration, width, height, fps, index)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audio_index = int(audio.get("index", 0)) if audio is not None else None
+    return MediaInfo(format_name, duration, width, height, fps, index, audio_index,
+                     _quarter_turn(video))  # fmt: skip
+
+
+def _quarter_turn(video: dict[str, Any]) -> bool:
+    """A display matrix (or the older `rotate` tag) of ±90°/270°."""
+    angles = [(video.get("tags") or {}).get("rotate")]
+    angles += [d.get("rotation") for d in video.get("side_data_list") or [] if isinstance(d, dict)]
+    for angle in angles:
+        try:
+            if angle is not None and round(float(angle)) % 180 == 90:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _frame_count(video: dict[str, Any], duration: float, fps: float) -> int:

@@ -3,12 +3,15 @@ The one place where the output knobs of core/settings.py meet the builders and t
 
 from __future__ import annotations
 
+from core.profiles import SEED_REEL, Profile
 from core.settings import Settings
 from worker.media.commands import OutputProfile
 from worker.media.runner import ResourceLimits
 
 
-def profile_from(settings: Settings) -> OutputProfile:
+def profile_from(settings: Settings, job: Profile = SEED_REEL) -> OutputProfile:
+    """The job's profile (core/profiles.py) with the settings it leaves to the service: the
+    reel's frame, trim and bumper, the encoder's preset, quality and threads."""
     return OutputProfile(
         width=settings.output_width,
         height=settings.output_height,
@@ -22,6 +25,17 @@ def profile_from(settings: Settings) -> OutputProfile:
         bumper_color=settings.bumper_color,
         bumper_logo=settings.bumper_logo_path,
         bumper_clip=settings.bumper_clip_path,
+        trim=job.trim,
+        fit=job.frame == "fit",
+        max_height=job.max_height,
+        bumpers=job.bumpers,
+        audio=job.audio,
+        loudness_lufs=job.loudness_lufs,
+        audio_kbps=job.audio_kbps,
+        thumbnail_at=job.thumbnail_at_seconds,
+        renditions=job.renditions if job.output == "hls" else (),
+        segment_seconds=job.segment_seconds,
+        previews=job.previews,
     )
 
 
