@@ -27,9 +27,11 @@ SUMMARY_KEYS = {
     "eta_seconds",
     # added (issue 30: retries wait per job): when a failed attempt's retry is due, else null
     "retry_at",
+    # added (issue 29: output profiles): the profile the job makes; the detail lists its outputs
+    "profile",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
-    "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes",
+    "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes", "outputs",
 }  # fmt: skip
 PUBLIC_KEYS = {
     "video_id", "id", "title", "uploaded_at", "processed_url", "thumbnail_url",

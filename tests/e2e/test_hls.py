@@ -12,6 +12,8 @@ from urllib.parse import urljoin
 import m3u8
 import pytest
 
+from devstack.servers import wait_until
+from devstack.stack import Stack
 from tests.api_client import Api
 from tests.media import integrated_lufs, make_clip
 
@@ -124,3 +126,26 @@ def test_playback_links_open_only_their_own_video_tree(api: Api, clip_small: Pat
         assert api.http.get(f"/api/play/{link}/{path}").status_code == 404, path
     assert api.http.delete(f"/api/videos/{video['video_id']}", headers=owner).status_code == 200
     assert api.http.get(master_url).status_code == 404  # deleted: its links die with it
+
+
+def test_a_ladder_cancelled_midway_leaves_no_output(api: Api, pg_stack: Stack, media: Path) -> None:
+    clip = make_clip(media / "ladder-20s.mp4", seconds=20, width=1280, height=720, fps=15)
+    owner = api.user()
+    outcomes = "reelforge_worker_outcomes_total"
+    before = pg_stack.worker_metric(outcomes, outcome="cancelled")
+    with clip.open("rb") as f:
+        video_id = api.http.post(
+            "/api/videos/upload",
+            headers=owner,
+            data={"title": "cut", "profile": "hls"},
+            files={"video_file": (clip.name, f, "video/mp4")},
+        ).json()["video_id"]
+    api.wait_for(owner, video_id, statuses=("processing",), timeout=60)
+    assert api.http.delete(f"/api/videos/{video_id}", headers=owner).status_code == 200
+    wait_until(
+        lambda: pg_stack.worker_metric(outcomes, outcome="cancelled") > before,
+        20,
+        "the worker to stop the deleted ladder",
+    )
+    assert not (pg_stack.storage_dir / "outputs" / str(video_id)).exists()
+    assert list(pg_stack.temp_dir("worker").glob(f"reelforge-job-*-{video_id}-*")) == []
