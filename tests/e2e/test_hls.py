@@ -90,7 +90,7 @@ def test_a_ladder_of_aligned_renditions_with_normalised_sound(
     assert integrated_lufs(files["audio"]) == pytest.approx(-16, abs=1.0)
 
 
-def test_a_phone_clip_keeps_its_portrait_shape_and_is_never_upscaled(
+def test_a_phone_clip_and_a_4k_clip_are_never_upscaled_and_keep_their_shape(
     api: Api, media: Path, tmp_path: Path
 ) -> None:
     coded = make_clip(media / "phone-coded.mp4", seconds=2, width=1280, height=720)
@@ -103,6 +103,20 @@ def test_a_phone_clip_keeps_its_portrait_shape_and_is_never_upscaled(
              if o["kind"] == "hls" and o["name"] != "master"}  # fmt: skip
     assert sizes == {"720p": (720, 1280), "480p": (480, 854), "360p": (360, 640)}
 
+    uhd = make_clip(media / "clip-2s-4k.mp4", seconds=2, width=3840, height=2160, fps=15)
+    video = api.processed_with(auth, uhd, "hls")
+    sizes = {
+        o["name"]: (o["width"], o["height"])
+        for o in video["outputs"]
+        if o["kind"] == "hls" and o["name"] != "master"
+    }
+    assert sizes == {
+        "1080p": (1920, 1080),
+        "720p": (1280, 720),
+        "480p": (854, 480),
+        "360p": (640, 360),
+    }
+
 
 def test_playback_links_open_only_their_own_video_tree(api: Api, clip_small: Path) -> None:
     owner, other = api.user(), api.user()
@@ -113,6 +127,9 @@ def test_playback_links_open_only_their_own_video_tree(api: Api, clip_small: Pat
     assert playlist.status_code == 404  # no link for another user
     master_url = video["processed_url"]
     assert _get(api, master_url).startswith(b"#EXTM3U")  # no Authorization header needed
+    segment = master_url.rsplit("/", 1)[0] + "/360p/seg-00000.m4s"
+    part = api.http.get(segment, headers={"Range": "bytes=0-99"})  # local storage: the API
+    assert part.status_code == 206 and len(part.content) == 100
     link = master_url.split("/")[3]
     video_id, expires, signature = link.split(".")
     for forged in (

@@ -144,3 +144,32 @@ def test_another_users_upload_is_not_found(edge: Api) -> None:
         edge.http.delete(f"/api/direct-uploads/{upload['upload_id']}", headers=owner).status_code
         == 204
     )
+
+
+def test_a_direct_upload_chooses_its_profile_and_plays_from_presigned_segments(
+    native: Stack, edge: Api, clip_5s: Path
+) -> None:
+    """On S3 the media playlists name presigned GETs: segments come from the bucket, not the API."""
+    data = clip_5s.read_bytes()
+    auth = edge.user()
+    unknown = edge.http.post("/api/direct-uploads", headers=auth,
+                             json={"title": "x", "size": len(data), "profile": "8k"})  # fmt: skip
+    assert unknown.status_code == 400 and unknown.json()["detail"].startswith("Unknown profile")
+    response = edge.http.post("/api/direct-uploads", headers=auth,
+                              json={"title": "ladder", "size": len(data), "profile": "hls"})  # fmt: skip
+    upload = response.json()
+    done = _complete(edge, auth, upload["upload_id"], _send(edge, auth, upload, data))
+    assert done.status_code == 202, done.text
+    video = edge.wait_for(auth, done.json()["video_id"], timeout=180)
+    assert (video["status"], video["profile"]) == ("processed", "hls")
+    master_url = video["processed_url"]
+    master = edge.http.get(master_url).text
+    first = next(line for line in master.splitlines() if line.endswith("/index.m3u8"))
+    media_url = master_url.rsplit("/", 1)[0] + "/" + first
+    media = edge.http.get(media_url).text
+    segments = [line for line in media.splitlines() if line and not line.startswith("#")]
+    init = media.split('URI="', 1)[1].split('"', 1)[0]
+    assert all(uri.startswith(native.services.s3_url) for uri in [init, *segments]), media
+    for uri in [init, *segments]:
+        got = httpx.get(uri, timeout=30)  # presigned: no token, no API in between
+        assert got.status_code == 200 and got.content
