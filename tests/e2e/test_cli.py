@@ -97,13 +97,13 @@ def test_upload_wait_download_publish_vote_as_a_script(
 
 
 def test_profiles_an_hls_upload_and_its_tree_downloaded_to_play_offline(
-    cli: tuple[Run, dict[str, str]], clip_5s: Path, tmp_path: Path
+    cli: tuple[Run, dict[str, str]], clip_720p_sound: Path, tmp_path: Path
 ) -> None:
     run, _ = cli
     _signup(run)
     listed = run("profiles").stdout
     assert "reel (default)" in listed and "hls" in listed and "mp4" in listed
-    video = json.loads(run("upload", str(clip_5s), "--title", "ladder", "--profile", "hls",
+    video = json.loads(run("upload", str(clip_720p_sound), "--title", "ladder", "--profile", "hls",
                            "--wait", "--json").stdout)  # fmt: skip
     assert (video["status"], video["profile"]) == ("processed", "hls")
     assert "hls" in run("ls").stdout
@@ -111,11 +111,10 @@ def test_profiles_an_hls_upload_and_its_tree_downloaded_to_play_offline(
 
     tree = tmp_path / "tree"
     run("download", video_id, "--output", "hls", "-o", str(tree))
-    assert {p.name for p in tree.iterdir()} == {"master.m3u8", "1080p", "720p", "480p", "360p",
-                                                 "audio"}  # fmt: skip
+    assert {p.name for p in tree.iterdir()} == {"master.m3u8", "720p", "480p", "360p", "audio"}  # fmt: skip
     offline = ffprobe(tree / "master.m3u8")  # every URI in it is a local file now
     heights = sorted(s["height"] for s in offline["streams"] if s["codec_type"] == "video")
-    assert heights == [360, 480, 720, 1080]
+    assert heights == [360, 480, 720]
 
     one = tmp_path / "only-720p"
     run("download", video_id, "--output", "720p", "-o", str(one))
@@ -126,7 +125,7 @@ def test_profiles_an_hls_upload_and_its_tree_downloaded_to_play_offline(
     ]
     missing = run("download", video_id, "--output", "4k", check=False)
     assert missing.returncode == 1
-    assert "No rendition '4k'; this video has: 1080p, 720p, 480p, 360p" in missing.stderr
+    assert "No rendition '4k'; this video has: 720p, 480p, 360p" in missing.stderr
 
 
 def test_errors_are_the_servers_detail_on_one_line(

@@ -103,7 +103,7 @@ def test_a_phone_clip_and_a_4k_clip_are_never_upscaled_and_keep_their_shape(
              if o["kind"] == "hls" and o["name"] != "master"}  # fmt: skip
     assert sizes == {"720p": (720, 1280), "480p": (480, 854), "360p": (360, 640)}
 
-    uhd = make_clip(media / "clip-2s-4k.mp4", seconds=2, width=3840, height=2160, fps=15)
+    uhd = make_clip(media / "clip-1s-4k.mp4", seconds=1, width=3840, height=2160, fps=15)
     video = api.processed_with(auth, uhd, "hls")
     sizes = {
         o["name"]: (o["width"], o["height"])
