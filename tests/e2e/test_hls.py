@@ -145,6 +145,17 @@ def test_playback_links_open_only_their_own_video_tree(api: Api, clip_small: Pat
     assert api.http.get(master_url).status_code == 404  # deleted: its links die with it
 
 
+def test_a_published_hls_video_plays_for_anyone(api: Api, clip_small: Path) -> None:
+    owner = api.user()
+    video = api.processed_with(owner, clip_small, "hls")
+    published = api.http.post(f"/api/videos/{video['video_id']}/publish", headers=owner)
+    assert published.status_code == 200
+    listed = api.http.get("/api/public/videos", params={"limit": 100}).json()
+    (mine,) = [v for v in listed if v["video_id"] == video["video_id"]]
+    assert mine["processed_url"].startswith("/api/play/")  # a fresh link, no account needed
+    assert _get(api, mine["processed_url"]).startswith(b"#EXTM3U")
+
+
 def test_a_ladder_cancelled_midway_leaves_no_output(api: Api, pg_stack: Stack, media: Path) -> None:
     clip = make_clip(media / "ladder-20s.mp4", seconds=20, width=1280, height=720, fps=15)
     owner = api.user()

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import httpx
 
+from devstack.servers import wait_until
 from devstack.stack import Stack
 from tests.api_client import Api
 from tests.tus_clients import original_bytes, sha256
@@ -173,3 +174,8 @@ def test_a_direct_upload_chooses_its_profile_and_plays_from_presigned_segments(
     for uri in [init, *segments]:
         got = httpx.get(uri, timeout=30)  # presigned: no token, no API in between
         assert got.status_code == 200 and got.content
+    prefix = f"outputs/{video['video_id']}/"
+    assert _s3(native).list_objects_v2(Bucket="reelforge", Prefix=prefix)["KeyCount"] > 10
+    assert edge.http.delete(f"/api/videos/{video['video_id']}", headers=auth).status_code == 200
+    wait_until(lambda: _s3(native).list_objects_v2(Bucket="reelforge", Prefix=prefix)[
+        "KeyCount"] == 0, 10, "the outputs prefix to be deleted")
