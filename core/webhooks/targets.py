@@ -1,8 +1,10 @@
 """Where a webhook may point: https (http only when WEBHOOK_ALLOW_HTTP), no credentials in the
 URL, and — unless WEBHOOK_ALLOW_PRIVATE_NETWORKS — a host that resolves only to public
 addresses: never loopback, private, link-local (169.254.169.254, the cloud metadata service),
-multicast, reserved or unspecified. The check runs at creation and again at each delivery, and
-the delivery connects to the address that was checked (no DNS rebinding in between)."""
+multicast, reserved or unspecified. Link-local addresses stay refused even then: that setting is
+for a receiver on this machine or network, never the cloud metadata service. The check runs at
+creation and again at each delivery, and the delivery connects to the address that was checked
+(no DNS rebinding in between)."""
 
 from __future__ import annotations
 
@@ -47,10 +49,15 @@ def check_url(url: str, settings: Settings) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port
 
 
-def _forbidden(address: str) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def _forbidden(address: str) -> bool:
+    ip = _ip(address)
     return not ip.is_global or ip.is_multicast
 
 
@@ -62,6 +69,12 @@ def resolve(url: str, settings: Settings) -> Target:
     except socket.gaierror as exc:
         raise TargetRefused(f"The host {host} does not resolve ({exc.strerror})") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    metadata = [a for a in addresses if _ip(a).is_link_local]
+    if metadata:
+        raise TargetRefused(
+            f"The host {host} resolves to a link-local address ({metadata[0]}), which is never "
+            "called"
+        )
     if not settings.webhook_allow_private_networks:
         refused = [a for a in addresses if _forbidden(a)]
         if refused:

@@ -50,6 +50,19 @@ def test_a_public_address_is_allowed_and_the_settings_open_private_ones(settings
     assert (target.address, target.port, target.scheme) == ("127.0.0.1", 9, "http")
 
 
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data", "http://[fe80::1]/x",
+            "http://[::ffff:169.254.169.254]/latest/meta-data"],
+)  # fmt: skip
+def test_link_local_stays_refused_when_private_networks_are_allowed(
+    url: str, settings: Settings
+) -> None:
+    local = settings.model_copy(update={"webhook_allow_private_networks": True,
+                                        "webhook_allow_http": True})  # fmt: skip
+    with pytest.raises(TargetRefused, match="link-local address"):
+        resolve(url, local)
+
+
 def _claimed(attempts: int, age: float = 0) -> Claimed:
     return Claimed("msg_x", "{}", attempts, utcnow() - timedelta(seconds=age), "u", "s", True)
 
