@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,6 +15,34 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - used only when ENVIRONMENT=dev
 WEAK_SECRETS = {DEV_SECRET, "changeme", "change-me", "secret", "jwt-secret", "changethis"}
+DEV_SECRET_FILE = "dev-jwt-secret"
+
+
+def dev_secret(var_dir: Path) -> str:
+    """ENVIRONMENT=dev without JWT_SECRET: a random secret made once per checkout and kept in
+    `var/` (every process of `make run` reads the same one; long enough for HS256, so PyJWT has
+    nothing to warn about). A folder that cannot be written falls back to DEV_SECRET's digest."""
+    path = var_dir / DEV_SECRET_FILE
+    for _ in range(50):
+        try:
+            kept = path.read_text().strip()
+        except FileNotFoundError:
+            kept = ""
+        except OSError:
+            break
+        if kept:
+            return kept
+        try:
+            var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process is writing it: read it in a moment
+            time.sleep(0.01)
+            continue
+        except OSError:
+            break
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return hashlib.sha256(DEV_SECRET.encode()).hexdigest()
 MIN_SECRET_CHARS = 32
 MIN_SECRET_DISTINCT_CHARS = 10
 
@@ -212,7 +243,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment == "dev" and not self.jwt_secret:
-            self.jwt_secret = DEV_SECRET
+            self.jwt_secret = dev_secret(self.var_dir)
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
         if not self.retry_schedule_seconds or min(self.retry_schedule_seconds) < 0:
