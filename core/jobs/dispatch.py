@@ -13,7 +13,12 @@ from kombu.exceptions import ChannelError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import after_commit
-from core.jobs.broker import DELIVER_WEBHOOK_TASK, PROCESS_VIDEO_TASK, make_celery
+from core.jobs.broker import (
+    DELIVER_WEBHOOK_TASK,
+    PROCESS_VIDEO_TASK,
+    broker_transport_options,
+    make_celery,
+)
 from core.request_id import current_request_id
 from core.settings import Settings
 
@@ -39,6 +44,10 @@ class JobPublisher:
 
     def __init__(self, settings: Settings, name: str) -> None:
         self.settings, self.name = settings, name
+        if settings.celery_broker_url.startswith("filesystem"):
+            # The folders exist before the first request (and /ready) — not when a worker or the
+            # first publish happens to create them.
+            broker_transport_options(settings)
 
     @functools.cached_property
     def celery(self) -> Celery:
