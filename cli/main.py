@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,11 +47,33 @@ def _global(
     use_server(server)
 
 
-def _ask_password(confirm: bool = False) -> str:
-    password = os.environ.get("REELFORGE_PASSWORD") or getpass.getpass("Password: ")
-    typed = confirm and not os.environ.get("REELFORGE_PASSWORD")
-    if typed and getpass.getpass("Repeat password: ") != password:
-        raise CliError("The passwords do not match")
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from stdin (as `docker login`)."),
+]
+NO_PASSWORD = (
+    "No password: stdin is not a terminal. Pipe it with --password-stdin or set REELFORGE_PASSWORD"
+)
+
+
+def _ask_password(confirm: bool = False, from_stdin: bool = False) -> str:
+    """--password-stdin, else REELFORGE_PASSWORD, else asked on the terminal (twice to sign up).
+    Never a traceback: no terminal, an empty stdin or a closed one is a one-line error."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n") if not sys.stdin.closed else ""
+        if not password:
+            raise CliError("--password-stdin: stdin gave no password")
+        return password
+    if password := os.environ.get("REELFORGE_PASSWORD"):
+        return password
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+        raise CliError(NO_PASSWORD)
+    try:
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Repeat password: ") != password:
+            raise CliError("The passwords do not match")
+    except EOFError:
+        raise CliError("No password given") from None
     return password
 
 
@@ -62,6 +85,7 @@ def signup(
     last_name: Annotated[str, typer.Option(prompt=True)],
     city: Annotated[str | None, typer.Option()] = None,
     country: Annotated[str | None, typer.Option()] = None,
+    password_stdin: PasswordStdin = False,
     json_: Json = False,
 ) -> None:
     """Create an account, then log in to it.
@@ -69,7 +93,7 @@ def signup(
     Example: reelforge --server http://localhost:8000 signup --email ana@example.com
     --first-name Ana --last-name Diaz --city Bogota
     """
-    password = _ask_password(confirm=True)
+    password = _ask_password(confirm=True, from_stdin=password_stdin)
     body = {
         "email": email,
         "first_name": first_name,
@@ -87,14 +111,15 @@ def signup(
 @app.command()
 def login(
     email: Annotated[str, typer.Option(prompt=True)],
+    password_stdin: PasswordStdin = False,
     json_: Json = False,
 ) -> None:
     """Log in; the token is kept in your config dir (mode 0600) for the next commands.
 
     Example: reelforge --server http://localhost:8000 login --email ana@example.com
-    (the password is asked for, or read from REELFORGE_PASSWORD)
+    (the password is asked for, read from REELFORGE_PASSWORD, or piped with --password-stdin)
     """
-    token = _login(email, _ask_password(), quiet=json_)
+    token = _login(email, _ask_password(from_stdin=password_stdin), quiet=json_)
     render.emit_json(token) if json_ else render.out.print(f"Logged in to {session().server}")
 
 
@@ -258,6 +283,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
+    except BrokenPipeError:  # the reader went away (`reelforge ls | head`): nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
     if code == INTERRUPTED:  # Typer turns Ctrl-C into a quiet exit 130
         render.fail("interrupted — run the same command again to resume")
     raise SystemExit(code if isinstance(code, int) else 0)

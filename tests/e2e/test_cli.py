@@ -15,11 +15,13 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pexpect
 import pytest
 
+from cli.main import NO_PASSWORD
 from devstack.stack import Stack
 from tests.media import ffprobe, make_noise_clip, video_stream
 from tests.tus_clients import CutProxy
@@ -267,3 +269,52 @@ def _server_offset(url: str, auth: dict[str, str]) -> int:
 def _token(env: dict[str, str]) -> str:
     creds = json.loads((Path(env["REELFORGE_CONFIG_DIR"]) / "credentials.json").read_text())
     return str(creds["token"])
+
+
+def test_passwords_from_a_pipe_or_nowhere_never_a_traceback(
+    cli: tuple[Run, dict[str, str]], tmp_path: Path
+) -> None:
+    run, env = cli
+    no_env = {k: v for k, v in env.items() if k != "REELFORGE_PASSWORD"}
+    email = f"pipe-{uuid.uuid4().hex[:8]}@example.com"
+    args = [CLI, "signup", "--email", email, "--first-name", "P", "--last-name", "Q"]
+
+    def call(argv: list[str], stdin: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv,
+            env=no_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            stdin=stdin,
+            input=None,
+        )
+
+    piped = subprocess.run(
+        [*args, "--password-stdin"],
+        env=no_env,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert piped.returncode == 0, piped.stderr
+    login = subprocess.run(
+        [CLI, "login", "--email", email, "--password-stdin"],
+        env=no_env,
+        input=PASSWORD,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert login.returncode == 0 and "Logged in" in login.stdout, login.stderr
+    for stdin in (subprocess.DEVNULL, subprocess.PIPE):  # no terminal, no password anywhere
+        done = call([CLI, "login", "--email", email], stdin)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [f"error: {NO_PASSWORD}"]
+    empty = call([CLI, "login", "--email", email, "--password-stdin"], subprocess.DEVNULL)
+    assert empty.returncode == 1
+    assert empty.stderr.strip() == "error: --password-stdin: stdin gave no password"
