@@ -36,7 +36,10 @@ class LocalObjectWriter:
         self.bytes_written += len(chunk)
         if len(self._buffer) >= WRITE_BUFFER_BYTES:
             data, self._buffer = self._buffer, bytearray()
-            await anyio.to_thread.run_sync(self._write, data)
+            try:
+                await anyio.to_thread.run_sync(self._write, data)
+            except OSError as exc:  # a full disk, an I/O error: storage's, never the database's
+                raise StorageError(str(exc)) from exc
 
     def _write(self, data: bytes | bytearray) -> None:
         if self._file is None:

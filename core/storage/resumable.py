@@ -100,7 +100,10 @@ class _LocalAppender:
         self.buffer += chunk  # one thread hop per WRITE_BUFFER_BYTES, not per network chunk
         if len(self.buffer) >= WRITE_BUFFER_BYTES:
             data, self.buffer = self.buffer, bytearray()
-            await anyio.to_thread.run_sync(self.file.write, data)
+            try:
+                await anyio.to_thread.run_sync(self.file.write, data)
+            except OSError as exc:
+                raise StorageError(str(exc)) from exc
 
     def _close(self, final: bool) -> None:
         self.file.write(self.buffer)  # what arrived is kept, also when the body was cut

@@ -3,6 +3,7 @@ rolled-back transaction, local storage and the filesystem broker in tmp_path).""
 
 from __future__ import annotations
 
+import errno
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -85,6 +86,25 @@ async def test_storage_failure_is_503_with_retry_after_never_500(
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
     assert queued_messages(settings) == []
+
+
+async def test_a_full_disk_says_storage_not_database(
+    app: FastAPI, client: httpx.AsyncClient, collaborators: Collaborators, tmp_path: Path
+) -> None:
+    class FullDisk(LocalStorage):
+        def open_writer(self, key: str):  # type: ignore[no-untyped-def]
+            writer = super().open_writer(key)
+
+            def no_space(data: bytes | bytearray) -> None:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            writer._write = no_space  # type: ignore[method-assign]
+            return writer
+
+    app.state.collaborators = replace(collaborators, storage=FullDisk(tmp_path / "full"))
+    response = await _upload(client, await _token(client), MP4 + bytes(300 * 1024))
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
 
 
 async def test_owner_only_and_delete_cancels_the_job(
