@@ -21,9 +21,7 @@ from app.auth.security import decode_token, issued_to
 from app.auth.throttle import LoginThrottle
 from app.collaborators import Collaborators
 from app.errors import Unauthorized
-from app.videos.admission import Admission
 from app.videos.live import LiveHub
-from app.videos.slots import UploadSlots
 from app.videos.standing import Forecaster
 from core.db import Database
 from core.jobs.dispatch import JobPublisher
@@ -62,14 +60,6 @@ async def get_publisher(c: CollaboratorsDep) -> JobPublisher:
     return c.publisher
 
 
-async def get_admission(c: CollaboratorsDep) -> Admission:
-    return c.admission
-
-
-async def get_upload_slots(c: CollaboratorsDep) -> UploadSlots:
-    return c.upload_slots
-
-
 async def get_login_throttle(c: CollaboratorsDep) -> LoginThrottle:
     return c.login_throttle
 
@@ -86,8 +76,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 PublisherDep = Annotated[JobPublisher, Depends(get_publisher)]
-AdmissionDep = Annotated[Admission, Depends(get_admission)]
-UploadSlotsDep = Annotated[UploadSlots, Depends(get_upload_slots)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ForecasterDep = Annotated[Forecaster, Depends(get_forecaster)]
 LiveHubDep = Annotated[LiveHub, Depends(get_live_hub)]

@@ -30,7 +30,7 @@ _OFFSET = {"minimum": 0, "maximum": MAX_OFFSET}
 _PAGE = {"minimum": 1, "maximum": MAX_PAGE}
 
 
-def page_params(default_limit: int):  # type: ignore[no-untyped-def]
+def page_params(default_limit: int):
     def _page(
         limit: Annotated[int, Query(description=f"1-{MAX_LIMIT}", json_schema_extra=_LIMIT)] = (
             default_limit

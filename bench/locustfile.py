@@ -49,7 +49,7 @@ def _measure_after_warmup(user_count: int, **_kwargs: object) -> None:
         gevent.spawn_later(WARMUP_SECONDS, stats.reset_all)
 
 
-def _detail(response) -> str:  # type: ignore[no-untyped-def]
+def _detail(response) -> str:
     try:
         return str(response.json().get("detail", ""))[:80]
     except Exception:

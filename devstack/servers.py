@@ -41,7 +41,7 @@ def require_binary(name: str, *fallback_globs: str) -> str:
     return found
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
@@ -181,7 +181,7 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _ping(client) -> bool:  # type: ignore[no-untyped-def]
+def _ping(client) -> bool:
     try:
         return bool(client.ping())
     except Exception:

@@ -53,7 +53,7 @@ class Services:
             s3_url = s3_server.url
         return cls(create_database(server_url), redis, s3_url, owned)
 
-    def server(self, kind: type[Postgres] | type[Redis] | type[S3Server]):  # type: ignore[no-untyped-def]
+    def server(self, kind: type[Postgres] | type[Redis] | type[S3Server]):
         return next((s for s in self.owned if isinstance(s, kind)), None)
 
     def stop(self) -> None:

@@ -90,7 +90,7 @@ def _app(registry: CollectorRegistry, settings: Settings) -> Callable[..., Itera
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
-        return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        return metrics_app(environ, start_response)
 
     return app
 

@@ -106,7 +106,7 @@ class StartTimes(Sequence[float]):
     def __len__(self) -> int:
         return 2**31 - 1
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, index):
         start = self.fleet.start_time(index + 1)
         assert start is not None
         return start

@@ -19,7 +19,6 @@ from core.models import Webhook, WebhookDelivery, utcnow
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-EVENT_TYPES = ("video.processed", "video.failed")
 
 
 def video_links(video_id: int, settings: Settings, processed: bool) -> dict[str, str | None]:
