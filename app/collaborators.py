@@ -2,12 +2,11 @@
 slots, caches — built once per process by the app's lifespan (after gunicorn forks: engines and
 clients are never shared), and held in one object.
 
-One object, because FastAPI resolves each dependency of a route on every request, and under
-load that machinery cost more CPU per upload than the whole database write: the upload route
-had 17 dependency nodes, one per collaborator (docs/BENCHMARKS.md, "where reelforge's own
-time goes"). A route or dependency that needs several of them asks for `CollaboratorsDep`;
-one that needs one keeps its one-line alias in app/deps.py, which reads this object. Tests
-override `get_collaborators` with their own (tests/fast/conftest.py).
+One object, because FastAPI resolves each dependency of a route on every request, and that
+costs CPU per request (docs/performance.md). A route or dependency that needs several of them
+asks for `CollaboratorsDep`; one that needs one keeps its one-line alias in app/deps.py, which
+reads this object. Tests put their own in `app.state.collaborators`, where the lifespan would
+(tests/fast/conftest.py).
 """
 
 from __future__ import annotations

@@ -27,9 +27,8 @@ worker_class = "uvicorn_worker.UvicornWorker"
 workers = _int("GUNICORN_WORKERS", max(2, os.cpu_count() or 1))
 # No recycling by default: a worker that exits after N requests closes its idle keep-alive
 # connections, and a request nginx has just written to one of them dies with a reset (502; POST
-# and PATCH are never retried). Measured: 1.3 % of tus uploads failed at 100 users with
-# GUNICORN_MAX_REQUESTS=200, none with 0; the 1 GB-upload benchmark shows no RSS growth to bound.
-# Set it (with the jitter) only for a leak you have seen, knowing each recycle costs a few 502s.
+# and PATCH are never retried; docs/performance.md has the figures). Set it (with the jitter)
+# only for a leak you have seen, knowing each recycle costs a few 502s.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # Silence allowed before the arbiter kills a worker; async workers keep pinging while they

@@ -206,8 +206,8 @@ class Settings(BaseSettings):
     capped_retry_seconds: float = 2.0  # a message whose owner is at the cap tries again after
 
     # Worker
-    # Measured (docs/deploy.md): one process per core with one FFmpeg thread each gives the most
-    # jobs/min; fewer processes with more threads each finish a single job sooner.
+    # One process per core with one FFmpeg thread each gives the most jobs/min; fewer processes
+    # with more threads each finish a single job sooner (docs/deploy.md, docs/performance.md).
     worker_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ffmpeg_threads: int = 0  # 0 = cores // concurrency
     task_soft_time_limit: int = 600
