@@ -24,7 +24,7 @@ from devstack.supervisor import Supervisor
 
 WALKTHROUGH = """
 reelforge is up on {url}  (API docs: {url}/docs)
-Walkthrough, in another terminal (the CLI; curl in README.md):
+Walkthrough, in another terminal (the CLI; curl in docs/api.md):
   export REELFORGE_URL={url} PATH="$PWD/.venv/bin:$PATH"
   ffmpeg -v error -f lavfi -i testsrc2=s=1920x1080:d=5 -f lavfi -i sine=d=5 -shortest -y /tmp/clip.mp4
   reelforge signup --email ada@example.com --first-name Ada --last-name L --city Bogota
