@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from devstack import running
 from devstack.servers import REPO
 from devstack.services import Services
 from devstack.stack import Stack
@@ -87,6 +88,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("mode", choices=["run", "stack"])
     mode = parser.parse_args().mode
+    pidfile = REPO / "var" / f"devstack-{mode}.pid"
+    other = running.claim(pidfile)
+    if other is not None:
+        port = os.environ.get("PORT", "8000") if mode == "run" else os.environ.get(
+            "STACK_PORT", "8080")
+        print(f"reelforge is already running on :{port} (pid {other})", file=sys.stderr)
+        return 1
+    try:
+        return _main(mode)
+    finally:
+        running.release(pidfile)
+
+
+def _main(mode: str) -> int:
     if mode == "run":
         stack = embedded()
         return _serve(stack, WALKTHROUGH.format(url=stack.url))
