@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 from devstack import running
+from devstack.servers import wait_until
 
 
 def test_a_running_devstack_is_named_and_a_dead_one_is_taken_over(tmp_path: Path) -> None:
     pidfile = tmp_path / "devstack-run.pid"
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "devstack"])
+    wait_until(lambda: b"devstack" in Path(f"/proc/{other.pid}/cmdline").read_bytes(), 10,
+               "the stand-in devstack to exec")  # fmt: skip
     try:
         pidfile.write_text(str(other.pid))
         assert running.claim(pidfile) == other.pid  # still running: say which
