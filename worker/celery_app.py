@@ -30,7 +30,7 @@ def _own_metrics_dir() -> None:
 _own_metrics_dir()
 
 from celery import Task  # noqa: E402
-from celery.exceptions import CPendingDeprecationWarning  # noqa: E402
+from celery.exceptions import CPendingDeprecationWarning, SecurityWarning  # noqa: E402
 from celery.signals import (  # noqa: E402
     task_postrun,
     task_prerun,
@@ -56,6 +56,8 @@ MAIN_PID = os.getpid()  # read before the pool forks: its children's parent
 # Chosen on purpose (below): running jobs outlive a broker restart. Celery warns at each one.
 warnings.filterwarnings("ignore", category=CPendingDeprecationWarning,
                         message=r"\s*In Celery 5.1 we introduced")  # fmt: skip
+if settings.environment == "dev":  # `make run` as root on a dev box: the advice is for servers
+    warnings.filterwarnings("ignore", category=SecurityWarning, message="You're running the worker")
 
 celery_app = make_celery(settings, name="reelforge-worker")
 celery_app.conf.update(
