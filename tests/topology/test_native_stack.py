@@ -198,6 +198,18 @@ def test_oversize_body_is_413_json_from_nginx(strict: Stack) -> None:
     assert response.json() == {"detail": "Request body too large"}
 
 
+def test_what_nginx_refuses_itself_is_json_too(native: Stack) -> None:
+    """A 60,000-character query string and oversized headers never reach the API: nginx answers
+    them, with the same {"detail": ...} shape as every other error."""
+    long_uri = httpx.get(f"{native.url}/api/public/videos?q={'x' * 60_000}", timeout=10)
+    assert long_uri.status_code == 414
+    assert long_uri.headers["content-type"] == "application/json"
+    assert long_uri.json() == {"detail": "Request URI too long"}
+    huge = httpx.get(f"{native.url}/api/public/videos", headers={"X-Big": "a" * 40_000},
+                     timeout=10)  # fmt: skip
+    assert huge.status_code == 400 and huge.json()["detail"].startswith("Bad request")
+
+
 def test_slow_drip_upload_is_cut_by_nginx(strict: Stack) -> None:
     import socket
 
