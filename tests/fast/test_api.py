@@ -20,35 +20,15 @@ from core.models import Video, VideoStatus
 from core.settings import Settings
 from core.storage import StorageError
 from core.storage.local import LocalStorage
-from tests.api_client import multipart
+from tests.factories import MP4, signed_up, uploaded
 from tests.fast.conftest import queued_messages
 
 pytestmark = pytest.mark.anyio
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 4096
-PASSWORD = "correct-horse-9"
-
-
-async def _token(client: httpx.AsyncClient, email: str = "ada@example.com") -> dict[str, str]:
-    body = {"first_name": "Ada", "last_name": "L", "email": email, "password1": PASSWORD,
-            "password2": PASSWORD, "city": "Bogota"}  # fmt: skip
-    assert (await client.post("/api/auth/signup", json=body)).status_code == 201
-    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
-
-
-async def _upload(client: httpx.AsyncClient, auth: dict[str, str], data: bytes = MP4):
-    body = multipart([("title", b"My reel", None), ("video_file", data, "clip.mp4")])
-    content_type = "multipart/form-data; boundary=rfboundary"
-    return await client.post(
-        "/api/videos/upload", headers={**auth, "content-type": content_type}, content=body
-    )
-
-
 async def test_upload_is_202_with_a_queued_row_a_stored_original_and_one_message(
     client: httpx.AsyncClient, app_database: Database, settings: Settings, storage: LocalStorage
 ) -> None:
-    auth = await _token(client)
-    response = await _upload(client, auth)
+    auth = await signed_up(client)
+    response = await uploaded(client, auth)
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "queued" and response.headers["location"] == body["status_url"]
@@ -63,7 +43,7 @@ async def test_upload_is_202_with_a_queued_row_a_stored_original_and_one_message
 async def test_a_text_file_is_415_and_nothing_is_stored_or_sent(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    response = await _upload(client, await _token(client), b"hello, I am not a video" * 100)
+    response = await uploaded(client, await signed_up(client), b"hello, I am not a video" * 100)
     assert response.status_code == 415 and "detail" in response.json()
     assert not any(p.is_file() for p in settings.resolved_storage_dir.rglob("*"))
     assert queued_messages(settings) == []
@@ -82,7 +62,7 @@ async def test_storage_failure_is_503_with_retry_after_never_500(
 
     broken = replace(collaborators, storage=BrokenStorage(tmp_path / "broken"))
     app.state.collaborators = broken
-    response = await _upload(client, await _token(client))
+    response = await uploaded(client, await signed_up(client))
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
     assert queued_messages(settings) == []
@@ -102,7 +82,7 @@ async def test_a_full_disk_says_storage_not_database(
             return writer
 
     app.state.collaborators = replace(collaborators, storage=FullDisk(tmp_path / "full"))
-    response = await _upload(client, await _token(client), MP4 + bytes(300 * 1024))
+    response = await uploaded(client, await signed_up(client), MP4 + bytes(300 * 1024))
     assert response.status_code == 503
     assert response.json() == {"detail": "Storage temporarily unavailable, retry shortly"}
 
@@ -110,8 +90,8 @@ async def test_a_full_disk_says_storage_not_database(
 async def test_owner_only_and_delete_cancels_the_job(
     client: httpx.AsyncClient, app_database: Database, storage: LocalStorage
 ) -> None:
-    owner, other = await _token(client), await _token(client, "eve@example.com")
-    video_id = (await _upload(client, owner)).json()["video_id"]
+    owner, other = await signed_up(client), await signed_up(client, "eve@example.com")
+    video_id = (await uploaded(client, owner)).json()["video_id"]
     assert (await client.get(f"/api/videos/{video_id}")).status_code == 401
     assert (await client.get(f"/api/videos/{video_id}", headers=other)).status_code == 403
     listed = await client.get("/api/videos", headers=owner)
@@ -128,8 +108,8 @@ async def test_owner_only_and_delete_cancels_the_job(
 
 
 async def test_publish_before_processed_is_409(client: httpx.AsyncClient) -> None:
-    owner = await _token(client)
-    video_id = (await _upload(client, owner)).json()["video_id"]
+    owner = await signed_up(client)
+    video_id = (await uploaded(client, owner)).json()["video_id"]
     response = await client.post(f"/api/videos/{video_id}/publish", headers=owner)
     assert response.status_code == 409
     assert response.json() == {"detail": "Only processed videos can be published"}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import Claim, JobStore
 from core.models import Base, Video
-from tests.fast.test_scheduling import _jobs, _user
+from tests.factories import queued_jobs, user_row
 from worker.orphans import process_alive
 
 pytestmark = pytest.mark.fast
@@ -35,8 +35,8 @@ def _claim_in_a_child(db: str, video_id: int) -> None:
 
 def test_a_job_whose_process_died_is_taken_back_at_once(tmp_path: Path) -> None:
     jobs = _store(tmp_path / "d.db")
-    owner = _user(jobs)
-    held, queued = _jobs(jobs, owner, 2)
+    owner = user_row(jobs)
+    held, queued = queued_jobs(jobs, owner, 2)
     child = multiprocessing.get_context("spawn").Process(
         target=_claim_in_a_child, args=(str(tmp_path / "d.db"), held)
     )
@@ -57,6 +57,6 @@ def test_a_job_whose_process_died_is_taken_back_at_once(tmp_path: Path) -> None:
 
 def test_a_live_holder_keeps_its_job(tmp_path: Path) -> None:
     jobs = _store(tmp_path / "d.db")
-    (video_id,) = _jobs(jobs, _user(jobs), 1)
+    (video_id,) = queued_jobs(jobs, user_row(jobs), 1)
     assert isinstance(jobs.claim(video_id, uuid.uuid4().hex), Claim)  # held by this process
     assert jobs.expire_dead_claims(process_alive) == []

@@ -18,7 +18,7 @@ from core.jobs.positions import queue_positions
 from core.jobs.scheduling import SHORT, SchedulingPolicy
 from core.jobs.store import Claim, JobStore
 from core.models import Base, Video, VideoStatus, utcnow
-from tests.fast.test_scheduling import _jobs, _user
+from tests.factories import queued_jobs, user_row
 
 pytestmark = pytest.mark.fast
 
@@ -44,12 +44,12 @@ async def test_positions_are_the_order_the_workers_claim_in(tmp_path: Path, fair
     db = tmp_path / "eta.db"
     policy = SchedulingPolicy(fair=fair, lane_promote_seconds=300)
     jobs = _store(db, policy)
-    a, b, c = _user(jobs), _user(jobs), _user(jobs)
-    running = _jobs(jobs, a, 1)
+    a, b, c = user_row(jobs), user_row(jobs), user_row(jobs)
+    running = queued_jobs(jobs, a, 1)
     assert isinstance(jobs.claim(running[0], str(uuid.uuid4())), Claim)  # A has one running
     queued = (
-        _jobs(jobs, a, 5) + _jobs(jobs, b, 2) + _jobs(jobs, c, 1, SHORT)
-        + _jobs(jobs, b, 1, SHORT) + _jobs(jobs, a, 1, age=900)  # promoted: old
+        queued_jobs(jobs, a, 5) + queued_jobs(jobs, b, 2) + queued_jobs(jobs, c, 1, SHORT)
+        + queued_jobs(jobs, b, 1, SHORT) + queued_jobs(jobs, a, 1, age=900)  # promoted: old
     )  # fmt: skip
     positions = await _positions(db, policy, queued)
     assert sorted(positions.values()) == list(range(1, len(queued) + 1))
@@ -68,8 +68,8 @@ async def test_positions_are_the_order_the_workers_claim_in(tmp_path: Path, fair
 async def test_only_queued_jobs_have_a_position(tmp_path: Path) -> None:
     db = tmp_path / "eta.db"
     jobs = _store(db, SchedulingPolicy())
-    owner = _user(jobs)
-    done, waiting = _jobs(jobs, owner, 1), _jobs(jobs, owner, 1)
+    owner = user_row(jobs)
+    done, waiting = queued_jobs(jobs, owner, 1), queued_jobs(jobs, owner, 1)
     with jobs.sessions.begin() as session:
         session.execute(update(Video).where(Video.id == done[0]).values(status=VideoStatus.failed))
     assert await _positions(db, SchedulingPolicy(), done + waiting) == {waiting[0]: 1}

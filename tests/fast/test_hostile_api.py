@@ -18,7 +18,7 @@ from core.db import Database
 from core.models import User, Video, VideoStatus
 from core.settings import Settings
 from core.storage.local import LocalStorage
-from tests.fast.test_api import MP4, PASSWORD, _token, _upload
+from tests.factories import MP4, PASSWORD, signed_up, uploaded
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ async def _mark_processed(database: Database, video_id: int, published: bool = F
 
 
 async def test_over_long_passwords_are_4xx_never_500(client: httpx.AsyncClient) -> None:
-    await _token(client)
+    await signed_up(client)
     login = await client.post(
         "/api/auth/login", json={"email": "ada@example.com", "password": "p" * 100}
     )
@@ -51,7 +51,7 @@ async def test_over_long_passwords_are_4xx_never_500(client: httpx.AsyncClient) 
      "/api/videos/1/file?variant=processed&x=1".replace("1/", "18446744073709551616/")],
 )  # fmt: skip
 async def test_ids_beyond_the_integer_range_are_422(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path, headers=await _token(client))
+    response = await client.get(path, headers=await signed_up(client))
     assert response.status_code == 422 and "detail" in response.json()
 
 
@@ -84,7 +84,7 @@ async def test_a_body_the_validator_cannot_echo_is_422_without_the_input(
 
 
 async def test_hostile_multipart_bodies_are_4xx(client: httpx.AsyncClient) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     boundary = "b" * 300
     long_boundary = await client.post(
         "/api/videos/upload",
@@ -128,7 +128,7 @@ async def test_the_unexpected_is_a_json_500_with_the_request_id(
     # As a server would: the app's exception reaches the client as its response, not raised.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        response = await _upload(client, await _token(client))
+        response = await uploaded(client, await signed_up(client))
     assert response.status_code == 500
     body = response.json()
     assert body["detail"].startswith("Internal server error") and body["request_id"]
@@ -139,7 +139,7 @@ async def test_the_unexpected_is_a_json_500_with_the_request_id(
 async def test_no_slash_redirects_nosniff_and_docs_off(
     client: httpx.AsyncClient, settings: Settings, app_database: Database
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     slashed = await client.get("/api/videos/", headers={**auth, "host": "evil.example"})
     assert slashed.status_code == 200 and slashed.headers["x-content-type-options"] == "nosniff"
     closed = create_app(settings.model_copy(update={"api_docs_enabled": False}))
@@ -152,7 +152,7 @@ async def test_no_slash_redirects_nosniff_and_docs_off(
 async def test_a_token_issued_before_its_account_existed_is_refused(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    await _token(client)  # user 1
+    await signed_up(client)  # user 1
     now = int(time.time())
     old = {"sub": "1", "iat": now - 3600, "exp": now + 3600}
     forged = jwt.encode(old, settings.jwt_secret, algorithm="HS256")
@@ -163,13 +163,13 @@ async def test_a_token_issued_before_its_account_existed_is_refused(
 async def test_idempotency_key_of_a_deleted_video_makes_a_new_upload(
     client: httpx.AsyncClient,
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     key = {"Idempotency-Key": "k-1"}
-    first = (await _upload(client, {**auth, **key})).json()
+    first = (await uploaded(client, {**auth, **key})).json()
     assert (
         await client.delete(f"/api/videos/{first['video_id']}", headers=auth)
     ).status_code == 200
-    again = await _upload(client, {**auth, **key})
+    again = await uploaded(client, {**auth, **key})
     assert again.status_code == 202 and again.json()["video_id"] != first["video_id"]
     assert (await client.get(again.headers["location"], headers=auth)).status_code == 200
 
@@ -177,13 +177,13 @@ async def test_idempotency_key_of_a_deleted_video_makes_a_new_upload(
 async def test_owners_cannot_vote_for_their_own_videos(
     client: httpx.AsyncClient, app_database: Database
 ) -> None:
-    auth = await _token(client)
-    video_id = (await _upload(client, auth)).json()["video_id"]
+    auth = await signed_up(client)
+    video_id = (await uploaded(client, auth)).json()["video_id"]
     await _mark_processed(app_database, video_id, published=True)
     own = await client.post(f"/api/public/videos/{video_id}/vote", headers=auth)
     assert own.status_code == 400
     assert own.json() == {"detail": "You cannot vote for your own video"}
-    voter = await _token(client, "eve@example.com")
+    voter = await signed_up(client, "eve@example.com")
     assert (
         await client.post(f"/api/public/videos/{video_id}/vote", headers=voter)
     ).status_code == 200
@@ -192,8 +192,8 @@ async def test_owners_cannot_vote_for_their_own_videos(
 async def test_files_answer_404_to_strangers_so_ids_are_not_enumerable(
     client: httpx.AsyncClient,
 ) -> None:
-    owner, stranger = await _token(client), await _token(client, "eve@example.com")
-    video_id = (await _upload(client, owner)).json()["video_id"]
+    owner, stranger = await signed_up(client), await signed_up(client, "eve@example.com")
+    video_id = (await uploaded(client, owner)).json()["video_id"]
     for headers in (stranger, {}):
         mine = await client.get(f"/api/videos/{video_id}/file?variant=original", headers=headers)
         none = await client.get("/api/videos/999/file?variant=original", headers=headers)
@@ -223,8 +223,8 @@ async def test_publish_racing_a_delete_is_404_not_a_stale_data_500(
     from app.errors import NotFound
     from app.videos import service
 
-    auth = await _token(client)
-    video_id = (await _upload(client, auth)).json()["video_id"]
+    auth = await signed_up(client)
+    video_id = (await uploaded(client, auth)).json()["video_id"]
     await _mark_processed(app_database, video_id)
     async with app_database.sessions() as session:
         video = await session.get(Video, video_id)

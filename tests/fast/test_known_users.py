@@ -17,7 +17,7 @@ from app.auth.known_users import KnownUsers
 from app.collaborators import Collaborators
 from core.db import Database
 from core.models import User
-from tests.fast.test_api import _token
+from tests.factories import signed_up
 
 pytestmark = pytest.mark.anyio
 BY_ID = re.compile(r'FROM "?user"?\s+WHERE "?user"?\.id\s*=')
@@ -41,7 +41,7 @@ def user_reads(app_database: Database) -> Iterator[list[str]]:
 async def test_one_user_read_serves_a_burst_of_requests(
     client: httpx.AsyncClient, user_reads: list[str]
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     user_reads.clear()
     for _ in range(5):
         assert (await client.get("/api/videos", headers=auth)).status_code == 200
@@ -59,7 +59,7 @@ async def test_without_the_cache_a_removed_account_is_refused_at_once(
     uncached = KnownUsers(settings.model_copy(update={"auth_user_cache_seconds": 0}))
     forgetful = replace(collaborators, known_users=uncached)
     app.state.collaborators = forgetful
-    auth = await _token(client)
+    auth = await signed_up(client)
     assert (await client.get("/api/videos", headers=auth)).status_code == 200
     async with app_database.session_scope() as session:
         await session.execute(delete(User))

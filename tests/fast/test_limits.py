@@ -17,8 +17,8 @@ from app.errors import RequestTimeout, ServiceUnavailable, TooManyRequests
 from app.videos.pacing import receive_paced
 from app.videos.slots import UploadSlots
 from core.settings import Settings
+from tests.factories import MP4, PASSWORD, signed_up, uploaded
 from tests.fast.conftest import queued_messages
-from tests.fast.test_api import MP4, PASSWORD, _token, _upload
 
 pytestmark = pytest.mark.anyio
 
@@ -29,14 +29,14 @@ async def test_failed_logins_lock_the_account_not_the_client(
     throttle = LoginThrottle(settings.model_copy(update={"login_failures_per_account": "3/minute"}))
     throttled = replace(collaborators, login_throttle=throttle)
     app.state.collaborators = throttled
-    await _token(client)
+    await signed_up(client)
     wrong = {"email": "ada@example.com", "password": "not-the-password"}
     codes = [(await client.post("/api/auth/login", json=wrong)).status_code for _ in range(3)]
     assert codes == [401, 401, 401]
     right = await client.post("/api/auth/login", json={**wrong, "password": PASSWORD})
     assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
     assert right.json() == {"detail": "Too many failed logins for this account; try again later"}
-    await _token(client, "eve@example.com")  # other accounts are not affected
+    await signed_up(client, "eve@example.com")  # other accounts are not affected
 
 
 async def test_auth_limits_are_per_ip_whatever_token_is_sent(
@@ -124,14 +124,14 @@ async def test_queued_jobs_quota_is_429_and_stored_bytes_quota_is_507(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     settings.max_queued_jobs_per_user = 2
-    auth = await _token(client)
-    assert [(await _upload(client, auth)).status_code for _ in range(2)] == [202, 202]
-    third = await _upload(client, auth)
+    auth = await signed_up(client)
+    assert [(await uploaded(client, auth)).status_code for _ in range(2)] == [202, 202]
+    third = await uploaded(client, auth)
     assert third.status_code == 429 and "2 videos waiting" in third.json()["detail"]
     settings.max_queued_jobs_per_user = 0
     settings.max_stored_bytes_per_user = 3 * len(MP4)  # room for three uploads
-    assert (await _upload(client, auth)).status_code == 202
-    over = await _upload(client, auth)
+    assert (await uploaded(client, auth)).status_code == 202
+    over = await uploaded(client, auth)
     assert over.status_code == 507 and over.json()["detail"].startswith("Storage quota exceeded")
     assert len(queued_messages(settings)) == 3  # nothing was sent for the refused ones
     stored = [p for p in settings.resolved_storage_dir.rglob("*") if p.is_file()]

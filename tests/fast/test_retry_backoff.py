@@ -19,7 +19,7 @@ from core.jobs.scheduling import SchedulingPolicy
 from core.jobs.store import Claim, ClaimRefused, JobStore
 from core.models import Base, Video, VideoStatus, utcnow
 from core.settings import Settings
-from tests.fast.test_scheduling import _jobs, _user
+from tests.factories import queued_jobs, user_row
 
 pytestmark = pytest.mark.fast
 
@@ -40,8 +40,8 @@ def _due_now(jobs: JobStore, video_id: int) -> None:
 @pytest.mark.parametrize("fair", [True, False], ids=["fair", "fifo"])
 def test_a_released_job_waits_for_its_retry_time_then_is_woken(tmp_path: Path, fair: bool) -> None:
     jobs = _store(tmp_path / "r.db", fair)
-    owner = _user(jobs)
-    first, other = _jobs(jobs, owner, 2)
+    owner = user_row(jobs)
+    first, other = queued_jobs(jobs, owner, 2)
     claim = jobs.claim(first, uuid.uuid4().hex)
     assert isinstance(claim, Claim) and claim.video_id == first
     retry_at = utcnow() + timedelta(seconds=60)
@@ -65,7 +65,7 @@ def test_a_released_job_waits_for_its_retry_time_then_is_woken(tmp_path: Path, f
 
 def test_clients_see_a_waiting_retry_as_queued_with_its_time(tmp_path: Path) -> None:
     jobs = _store(tmp_path / "r.db", fair=True)
-    (video_id,) = _jobs(jobs, _user(jobs), 1)
+    (video_id,) = queued_jobs(jobs, user_row(jobs), 1)
     claim = jobs.claim(video_id, uuid.uuid4().hex)
     assert isinstance(claim, Claim)
     retry_at = utcnow() + timedelta(seconds=30)

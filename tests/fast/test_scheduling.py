@@ -3,9 +3,7 @@ fair across users, short lane first, aged jobs promoted, the per-user cap, and F
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +12,8 @@ from sqlalchemy.orm import sessionmaker
 
 from core.jobs.scheduling import NORMAL, SHORT, SchedulingPolicy
 from core.jobs.store import Claim, ClaimRefused, JobStore
-from core.models import Base, User, Video, VideoStatus, utcnow
-
-_order = itertools.count()
+from core.models import Base, Video, VideoStatus
+from tests.factories import queued_jobs, user_row
 
 
 @pytest.fixture
@@ -31,30 +28,6 @@ def make_store(tmp_path: Path):  # type: ignore[no-untyped-def]
     return make
 
 
-def _user(jobs: JobStore) -> int:
-    with jobs.sessions.begin() as session:
-        user = User(
-            email=f"{uuid.uuid4().hex}@x.io", first_name="a", last_name="b", password_hash="h"
-        )
-        session.add(user)
-        session.flush()
-        return user.id
-
-
-def _jobs(jobs: JobStore, owner: int, count: int, lane: int = NORMAL, age: float = 0) -> list[int]:
-    ids = []
-    with jobs.sessions.begin() as session:
-        for _ in range(count):
-            uploaded = utcnow() - timedelta(seconds=age) + timedelta(microseconds=next(_order))
-            video = Video(owner_id=owner, title="t", task_id=str(uuid.uuid4()), original_key="k",
-                          original_content_type="video/mp4", original_bytes=1, priority=lane,
-                          uploaded_at=uploaded)  # fmt: skip
-            session.add(video)
-            session.flush()
-            ids.append(video.id)
-    return ids
-
-
 def _claim(jobs: JobStore, hint: int) -> int:
     claim = jobs.claim(hint, str(uuid.uuid4()))
     assert isinstance(claim, Claim), claim
@@ -63,9 +36,9 @@ def _claim(jobs: JobStore, hint: int) -> int:
 
 def test_one_users_forty_jobs_do_not_hold_back_another_users_one(make_store) -> None:  # type: ignore[no-untyped-def]
     jobs = make_store()
-    a, b = _user(jobs), _user(jobs)
-    a_jobs = _jobs(jobs, a, 40, age=60)
-    (b_job,) = _jobs(jobs, b, 1)
+    a, b = user_row(jobs), user_row(jobs)
+    a_jobs = queued_jobs(jobs, a, 40, age=60)
+    (b_job,) = queued_jobs(jobs, b, 1)
     first, second = _claim(jobs, a_jobs[0]), _claim(jobs, a_jobs[1])
     assert first == a_jobs[0]  # nobody runs anything yet: oldest first
     assert second == b_job  # A now has one running, B none: B's job goes next
@@ -76,9 +49,9 @@ def test_when_both_owners_run_nothing_the_one_served_longest_ago_goes_first(make
     """One slot, each job finished before the next pick: both owners run nothing at every pick,
     and A's uploads are older — yet they take turns, because the last-served owner goes after."""
     jobs = make_store()
-    a, b = _user(jobs), _user(jobs)
-    a_jobs = _jobs(jobs, a, 3, age=60)
-    b_jobs = _jobs(jobs, b, 2)
+    a, b = user_row(jobs), user_row(jobs)
+    a_jobs = queued_jobs(jobs, a, 3, age=60)
+    b_jobs = queued_jobs(jobs, b, 2)
     order = []
     for _ in range(4):
         claim = jobs.claim(a_jobs[-1], str(uuid.uuid4()))
@@ -89,24 +62,24 @@ def test_when_both_owners_run_nothing_the_one_served_longest_ago_goes_first(make
 
 def test_the_short_lane_goes_first_but_an_old_job_is_promoted(make_store) -> None:  # type: ignore[no-untyped-def]
     jobs = make_store(lane_promote_seconds=120)
-    owners = [_user(jobs) for _ in range(4)]
-    long_ones = [_jobs(jobs, owner, 1, NORMAL, age=60)[0] for owner in owners[:3]]
-    (short,) = _jobs(jobs, owners[3], 1, SHORT)
+    owners = [user_row(jobs) for _ in range(4)]
+    long_ones = [queued_jobs(jobs, owner, 1, NORMAL, age=60)[0] for owner in owners[:3]]
+    (short,) = queued_jobs(jobs, owners[3], 1, SHORT)
     assert _claim(jobs, long_ones[0]) == short  # queued last, picked first
-    (ancient,) = _jobs(jobs, _user(jobs), 1, NORMAL, age=600)
-    (short2,) = _jobs(jobs, _user(jobs), 1, SHORT)
+    (ancient,) = queued_jobs(jobs, user_row(jobs), 1, NORMAL, age=600)
+    (short2,) = queued_jobs(jobs, user_row(jobs), 1, SHORT)
     assert _claim(jobs, long_ones[1]) == ancient  # waited past LANE_PROMOTE_SECONDS
     assert _claim(jobs, long_ones[2]) == short2
 
 
 def test_the_cap_holds_and_refuses_with_capped(make_store) -> None:  # type: ignore[no-untyped-def]
     jobs = make_store(max_active_per_user=2)
-    a = _user(jobs)
-    a_jobs = _jobs(jobs, a, 4)
+    a = user_row(jobs)
+    a_jobs = queued_jobs(jobs, a, 4)
     assert [_claim(jobs, a_jobs[0]), _claim(jobs, a_jobs[1])] == a_jobs[:2]
     refused = jobs.claim(a_jobs[2], "t")
     assert isinstance(refused, ClaimRefused) and refused.reason == "capped"
-    (b_job,) = _jobs(jobs, _user(jobs), 1)
+    (b_job,) = queued_jobs(jobs, user_row(jobs), 1)
     assert _claim(jobs, a_jobs[2]) == b_job  # A's message serves B; A's jobs wait their turn
 
 
@@ -114,8 +87,8 @@ def test_messages_and_jobs_stay_in_step(make_store) -> None:  # type: ignore[no-
     """Every message claims one job or none; a deleted job's message is dropped; each job runs
     exactly once whichever messages arrive, in whatever order."""
     jobs = make_store()
-    owners = [_user(jobs) for _ in range(3)]
-    ids = [i for owner in owners for i in _jobs(jobs, owner, 3)]
+    owners = [user_row(jobs) for _ in range(3)]
+    ids = [i for owner in owners for i in queued_jobs(jobs, owner, 3)]
     with jobs.sessions.begin() as session:
         session.delete(session.get(Video, ids[4]))
     claimed = []
@@ -134,7 +107,7 @@ def test_messages_and_jobs_stay_in_step(make_store) -> None:  # type: ignore[no-
 
 def test_fifo_runs_each_messages_own_job(make_store) -> None:  # type: ignore[no-untyped-def]
     jobs = make_store(fair=False)
-    a_jobs = _jobs(jobs, _user(jobs), 3, age=60)
-    (b_job,) = _jobs(jobs, _user(jobs), 1)
+    a_jobs = queued_jobs(jobs, user_row(jobs), 3, age=60)
+    (b_job,) = queued_jobs(jobs, user_row(jobs), 1)
     assert _claim(jobs, a_jobs[0]) == a_jobs[0] and _claim(jobs, a_jobs[1]) == a_jobs[1]
     assert _claim(jobs, b_job) == b_job

@@ -16,8 +16,8 @@ from core.db import Database
 from core.models import Upload, Video, utcnow
 from core.settings import Settings
 from core.storage.local import LocalStorage
+from tests.factories import MP4, signed_up
 from tests.fast.conftest import queued_messages
-from tests.fast.test_api import MP4, _token
 
 pytestmark = pytest.mark.anyio
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -62,7 +62,7 @@ async def test_discovery_names_the_version_extensions_limit_and_checksums(
 async def test_upload_in_chunks_creates_exactly_one_job(
     client: httpx.AsyncClient, app_database: Database, settings: Settings, storage: LocalStorage
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     created = await create(client, auth)
     assert created.status_code == 201 and created.headers["tus-resumable"] == "1.0.0"
     url = created.headers["location"]
@@ -96,7 +96,7 @@ async def test_upload_in_chunks_creates_exactly_one_job(
 async def test_creation_with_upload_sends_the_whole_file_in_the_post(
     client: httpx.AsyncClient,
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     created = await client.post("/api/uploads", content=MP4, headers={
         **auth, **OCTETS, "Upload-Length": str(len(MP4)), "Upload-Metadata": meta(title="One shot")})  # fmt: skip
     assert created.status_code == 201, created.text
@@ -106,7 +106,7 @@ async def test_creation_with_upload_sends_the_whole_file_in_the_post(
 async def test_a_failed_creation_with_upload_still_says_where_to_resume(
     client: httpx.AsyncClient,
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     wrong = base64.b64encode(hashlib.sha1(b"not these bytes").digest()).decode()
     created = await client.post("/api/uploads", content=MP4[:100], headers={
         **auth, **OCTETS, "Upload-Length": str(len(MP4)), "Upload-Metadata": meta(title="x"),
@@ -117,7 +117,7 @@ async def test_a_failed_creation_with_upload_still_says_where_to_resume(
 
 
 async def test_protocol_errors(client: httpx.AsyncClient) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     no_version = await client.post("/api/uploads", headers={**auth, "Upload-Length": "10"})
     assert no_version.status_code == 412 and no_version.headers["tus-version"] == "1.0.0"
     assert no_version.headers["tus-resumable"] == "1.0.0" and "detail" in no_version.json()
@@ -144,7 +144,7 @@ async def test_protocol_errors(client: httpx.AsyncClient) -> None:
 
 
 async def test_checksum_mismatch_discards_the_chunk(client: httpx.AsyncClient) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     url = (await create(client, auth)).headers["location"]
     wrong = base64.b64encode(hashlib.sha1(b"something else").digest()).decode()
     mismatch = await patch(client, auth, url, 0, MP4[:500], **{"Upload-Checksum": f"sha1 {wrong}"})
@@ -158,7 +158,7 @@ async def test_checksum_mismatch_discards_the_chunk(client: httpx.AsyncClient) -
 
 
 async def test_another_users_upload_is_not_found(client: httpx.AsyncClient) -> None:
-    owner, other = await _token(client), await _token(client, "eve@example.com")
+    owner, other = await signed_up(client), await signed_up(client, "eve@example.com")
     url = (await create(client, owner)).headers["location"]
     assert (await client.head(url, headers={**other, **TUS})).status_code == 404
     assert (await patch(client, other, url, 0, MP4)).status_code == 404
@@ -171,7 +171,7 @@ async def test_another_users_upload_is_not_found(client: httpx.AsyncClient) -> N
 async def test_an_upload_id_that_is_a_path_is_not_found(
     client: httpx.AsyncClient, upload_id: str
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     for method in ("HEAD", "DELETE", "GET"):
         response = await client.request(
             method, f"/api/uploads/{upload_id}", headers={**auth, **TUS}
@@ -183,7 +183,7 @@ async def test_an_upload_id_that_is_a_path_is_not_found(
 async def test_a_text_file_is_415_and_the_upload_terminated(
     client: httpx.AsyncClient, storage: LocalStorage
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     text = b"just some text, certainly not a video container " * 4
     url = (await create(client, auth, length=len(text) * 2)).headers["location"]
     response = await patch(client, auth, url, 0, text)
@@ -195,7 +195,7 @@ async def test_a_text_file_is_415_and_the_upload_terminated(
 async def test_termination_frees_the_upload(
     client: httpx.AsyncClient, storage: LocalStorage
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     url = (await create(client, auth)).headers["location"]
     assert (await patch(client, auth, url, 0, MP4[:100])).status_code == 204
     deleted = await client.delete(url, headers={**auth, **TUS})
@@ -205,7 +205,7 @@ async def test_termination_frees_the_upload(
 
 
 async def test_an_expired_upload_is_gone(client: httpx.AsyncClient, app_database: Database) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     url = (await create(client, auth)).headers["location"]
     async with app_database.session_scope() as session:
         await session.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -216,7 +216,7 @@ async def test_an_expired_upload_is_gone(client: httpx.AsyncClient, app_database
 async def test_a_patch_in_progress_locks_the_upload(
     client: httpx.AsyncClient, app_database: Database
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     url = (await create(client, auth)).headers["location"]
     async with app_database.session_scope() as session:  # as if another process were writing
         await session.execute(update(Upload).values(lock_token="x" * 32,
@@ -231,7 +231,7 @@ async def test_a_patch_in_progress_locks_the_upload(
 async def test_open_uploads_are_capped_per_user(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     settings.uploads_open_max_per_user = 2
     assert (await create(client, auth)).status_code == 201
     assert (await create(client, auth)).status_code == 201
@@ -259,7 +259,7 @@ async def test_browser_clients_can_read_the_tus_headers_when_cors_is_on(
             "Access-Control-Request-Headers": "authorization,tus-resumable,upload-length,upload-metadata"})  # fmt: skip
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
-        auth = await _token(client)
+        auth = await signed_up(client)
         created = await create(client, auth, **{"Origin": "https://app.example"})
         exposed = {
             h.strip().lower() for h in created.headers["access-control-expose-headers"].split(",")
@@ -277,7 +277,7 @@ async def test_browser_clients_can_read_the_tus_headers_when_cors_is_on(
 
 
 async def test_direct_uploads_need_the_s3_backend(client: httpx.AsyncClient) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     response = await client.post("/api/direct-uploads", headers=auth,
                                  json={"title": "x", "size": 10})  # fmt: skip
     assert response.status_code == 409 and "S3 storage backend" in response.json()["detail"]
@@ -286,7 +286,7 @@ async def test_direct_uploads_need_the_s3_backend(client: httpx.AsyncClient) -> 
 async def test_a_job_refused_at_the_last_byte_ends_the_upload_cleanly(
     client: httpx.AsyncClient, settings: Settings, storage: LocalStorage
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     url = (await create(client, auth)).headers["location"]
     assert (await patch(client, auth, url, 0, MP4[:100])).status_code == 204
     settings.max_stored_bytes_per_user = 10  # the quota is used up while the upload was open

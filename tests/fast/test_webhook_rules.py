@@ -12,7 +12,7 @@ from core.models import utcnow
 from core.settings import Settings
 from core.webhooks.sender import Claimed, next_attempt
 from core.webhooks.targets import TargetRefused, resolve
-from tests.fast.test_api import _token
+from tests.factories import signed_up
 
 pytestmark = pytest.mark.fast
 
@@ -87,7 +87,7 @@ def test_retries_follow_the_schedule_with_jitter_then_stop(settings: Settings) -
 async def test_the_api_refuses_a_private_target_and_shows_the_secret_once(
     client: httpx.AsyncClient,
 ) -> None:
-    auth = await _token(client)
+    auth = await signed_up(client)
     refused = await client.post("/api/webhooks", headers=auth,
                                 json={"url": "https://169.254.169.254/x"})  # fmt: skip
     assert refused.status_code == 400
