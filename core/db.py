@@ -1,8 +1,11 @@
 """Engines and sessions, and the one after-commit mechanism.
 
-`Database.session_scope()` is the one place the API commits. Whatever must happen only once a
-transaction is durable — sending a job to the broker, deleting stored files — is registered with
-`after_commit(session, fn)`; what must be undone if it does not commit, with `after_rollback`.
+`Database.session_scope()` is the API's unit of work: the one place it commits, opened either
+once per request (`SessionDep`) or as short units around a streamed upload body, so no pooled
+connection is held while bytes arrive (docs/architecture.md, "Units of work"). Whatever must
+happen only once a transaction is durable — sending a job to the broker, deleting stored files —
+is registered with `after_commit(session, fn)`; what must be undone if it does not commit, with
+`after_rollback`.
 """
 
 from __future__ import annotations
