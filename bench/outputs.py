@@ -33,6 +33,7 @@ from worker.media.profiles import profile_from
 from worker.media.runner import run
 
 PROFILES = ("reel", "mp4", "hls")
+PHASES = "reelforge_worker_phase_seconds_total"  # the worker's time per phase (worker/metrics.py)
 
 
 def camera_clip(path: Path, seconds: int) -> Path:
@@ -129,6 +130,7 @@ def time_to_ready(clip: Path, folder: Path) -> dict[str, Any]:
         payload = clip.read_bytes()
         minutes = float(accept(probe("ffprobe", clip), Settings()).duration) / 60
         for name in PROFILES:
+            transcoded = stack.worker_metric(PHASES, phase="transcode")
             r = httpx.post(
                 stack.url + "/api/videos/upload",
                 headers=headers,
@@ -151,6 +153,10 @@ def time_to_ready(clip: Path, folder: Path) -> dict[str, Any]:
                 "status": status,
                 "ready_s": round(time.monotonic() - acknowledged, 2),
                 "worker_s": round(busy, 2),
+                # the job's FFmpeg transcode (the ladder for hls), as the worker ran it
+                "transcode_s": round(
+                    stack.worker_metric(PHASES, phase="transcode") - transcoded, 2
+                ),
                 "bytes_per_input_minute": int(output_bytes / minutes),
             }
     finally:
@@ -176,11 +182,14 @@ def outputs_stage(seconds: int, root: Path) -> dict[str, Any]:
     clip = camera_clip(root / f"clip-{seconds}s-1080p-camera.mp4", seconds)
     ladder = ladder_vs_separate(clip, root / "ladder")
     ready = time_to_ready(clip, root / "outputs-stack")
-    worker_vs_bare = ladder["bare_hls_job_s"] / max(ready["hls"]["worker_s"], 1e-6)
+    # The same ladder command, run by the worker (its transcode phase) and bare.
+    worker_vs_bare = ladder["one_process_s"] / max(ready["hls"]["transcode_s"], 1e-6)
+    whole_job = ladder["bare_hls_job_s"] / max(ready["hls"]["worker_s"], 1e-6)
     return {
         "clip_seconds": seconds,
         "ladder": ladder,
         "profiles": ready,
         "worker_vs_bare_hls": round(worker_vs_bare, 3),
+        "worker_job_vs_bare_job_hls": round(whole_job, 3),
         "targets": {"ladder_speedup": 1.3, "worker_vs_bare_hls": 0.95},
     }
