@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.counters import read_tallies
-from core.models import Video, VideoStatus, as_utc, utcnow
+from core.models import Video, VideoStatus, as_utc, status_is, utcnow
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ async def read_backlog(bind: AsyncEngine | AsyncConnection) -> Backlog:
     counts = await read_tallies(bind, "queued", "processing")
     oldest = await bind.scalar(
         select(Video.uploaded_at)
-        .where(Video.status == VideoStatus.queued)
+        .where(status_is(VideoStatus.queued))
         .order_by(Video.uploaded_at)
         .limit(1)
     )

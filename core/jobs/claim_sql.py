@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from core.jobs.scheduling import SchedulingPolicy, claimable, due_exists
-from core.models import Video, VideoStatus
+from core.models import Video, VideoStatus, status_is
 
 CLAIM_LOCK_KEY = 0x7265656C  # "reel"
 # The claimed job's retry budgets, and the columns of a row that claimed nothing.
@@ -177,7 +177,7 @@ def retry_due_exists() -> ColumnElement[bool]:
     """Whether a retrying job's time has come (bind `now`): one probe of ix_video_retry_due."""
     due = (
         select(Video.id)
-        .where(Video.status == VideoStatus.retrying)
+        .where(status_is(VideoStatus.retrying))
         .where(Video.retry_at <= bindparam("now", type_=DateTime(timezone=True)))
         .limit(1)
     )
@@ -200,7 +200,7 @@ def claim_statement(which: ColumnElement[bool]) -> Update:
             progress=0,
             # taken back from a worker that died holding it (the old row's status)
             worker_losses=Video.worker_losses
-            + case((Video.status == VideoStatus.processing, 1), else_=0),
+            + case((status_is(VideoStatus.processing), 1), else_=0),
         )
         .returning(Video.id, Video.attempts, Video.original_key, Video.error, *BUDGETS)
     )

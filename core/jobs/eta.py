@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.counters import read_tallies
-from core.models import Video, VideoStatus, as_utc
+from core.models import Video, VideoStatus, as_utc, status_is
 
 RECENT_JOBS = 20
 RECENT_WINDOW = timedelta(hours=6)
@@ -117,7 +117,7 @@ async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:
         await session.execute(
             select(Video.started_at, Video.processed_at)
             .where(
-                Video.status == VideoStatus.processed,
+                status_is(VideoStatus.processed),
                 Video.processed_at >= now - RECENT_WINDOW,
                 Video.started_at.is_not(None),
             )
@@ -129,7 +129,7 @@ async def read_fleet(session: AsyncSession, now: datetime) -> Fleet:
     running = (
         await session.execute(
             select(Video.started_at, Video.progress)
-            .where(Video.status == VideoStatus.processing, Video.lease_until >= now)
+            .where(status_is(VideoStatus.processing), Video.lease_until >= now)
             .limit(RUNNING_SAMPLE)
         )
     ).all()

@@ -33,14 +33,22 @@ from sqlalchemy.orm import aliased
 
 from core.counters import read_tallies
 from core.jobs.scheduling import SHORT, SchedulingPolicy, running_per_owner
-from core.models import OwnerQueue, QueueHistogram, RoundCount, Video, VideoStatus, as_utc
+from core.models import (
+    OwnerQueue,
+    QueueHistogram,
+    RoundCount,
+    Video,
+    VideoStatus,
+    as_utc,
+    status_is,
+)
 
 POSITION_EXACT_MAX = 1_000  # queued jobs up to which positions are ranked exactly (cost bound)
 
 
 def positions_query(policy: SchedulingPolicy, now: datetime) -> Select[tuple[int, int]]:
     """(video id, queue position) of every queued job."""
-    queued = Video.status == VideoStatus.queued
+    queued = status_is(VideoStatus.queued)
     if policy.fair:
         running = running_per_owner(now)
         promoted = now - timedelta(seconds=policy.lane_promote_seconds)
@@ -102,7 +110,7 @@ async def _fifo_positions(session: AsyncSession, ids: set[int]) -> dict[int, int
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(Video.id, before).where(Video.id.in_(ids), Video.status == VideoStatus.queued)
+        select(Video.id, before).where(Video.id.in_(ids), status_is(VideoStatus.queued))
     )
     return {int(i): int(n) + 1 for i, n in rows}
 
@@ -126,7 +134,7 @@ async def estimate_positions(
         await session.execute(
             select(Video.id, Video.owner_id, Video.priority, Video.uploaded_at, OwnerQueue.running)
             .join(OwnerQueue, OwnerQueue.owner_id == Video.owner_id)
-            .where(Video.id.in_(ids), Video.status == VideoStatus.queued)
+            .where(Video.id.in_(ids), status_is(VideoStatus.queued))
         )
     ).all()
     if not rows:
@@ -156,7 +164,7 @@ async def _ranks_in_owner_queues(
     )
     ranked = (
         select(Video.id, (rank - 1).label("rank"))
-        .where(Video.owner_id.in_(owners), Video.status == VideoStatus.queued)
+        .where(Video.owner_id.in_(owners), status_is(VideoStatus.queued))
         .subquery()
     )
     found = await session.execute(select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(ids)))

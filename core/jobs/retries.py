@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, DateTime, bindparam, select, update
 
-from core.models import Video, VideoStatus
+from core.models import Video, VideoStatus, status_is
 from core.settings import Settings
 
 WAKE_BATCH = 100  # due jobs woken per pick at most (each is woken once)
@@ -52,14 +52,14 @@ def human_duration(seconds: float) -> str:
 
 _DUE = (
     select(Video.id)
-    .where(Video.status == VideoStatus.retrying)
+    .where(status_is(VideoStatus.retrying))
     .where(Video.retry_at <= bindparam("now", type_=DateTime(timezone=True)))
     .order_by(Video.retry_at)
     .limit(WAKE_BATCH)
 )
 _WAKE = (
     update(Video)
-    .where(Video.id == bindparam("video_id"), Video.status == VideoStatus.retrying)
+    .where(Video.id == bindparam("video_id"), status_is(VideoStatus.retrying))
     .values(status=VideoStatus.queued, retry_at=None)
 )
 

@@ -46,7 +46,7 @@ from sqlalchemy import (
     update,
 )
 
-from core.models import OwnerQueue, Video, VideoStatus
+from core.models import OwnerQueue, Video, VideoStatus, status_is
 from core.settings import Settings
 
 SHORT, NORMAL, BACKGROUND = 0, 1, 2
@@ -74,13 +74,13 @@ def lane_for(size_bytes: int, settings: Settings) -> int:
 
 def claimable(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Queued, or processing by a worker whose lease ran out (it died)."""
-    return (Video.status == VideoStatus.queued) | (
-        (Video.status == VideoStatus.processing) & (Video.lease_until < now)
+    return (status_is(VideoStatus.queued)) | (
+        (status_is(VideoStatus.processing)) & (Video.lease_until < now)
     )
 
 
 def _running(now: datetime) -> ColumnElement[bool]:
-    return (Video.status == VideoStatus.processing) & (Video.lease_until >= now)
+    return (status_is(VideoStatus.processing)) & (Video.lease_until >= now)
 
 
 def running_per_owner(now: datetime) -> Subquery:
@@ -95,7 +95,7 @@ def running_per_owner(now: datetime) -> Subquery:
 
 _DUE = (
     select(Video.id)
-    .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
+    .where(status_is(VideoStatus.queued), Video.priority > SHORT)
     .where(Video.uploaded_at < bindparam("promoted", type_=DateTime(timezone=True)))
     .order_by(Video.uploaded_at)
     .limit(PROMOTE_BATCH)
@@ -107,7 +107,7 @@ _TO_SHORT = (
         Video.id.in_(  # rows another promoter holds are skipped (it is moving them): no waits
             select(Video.id)
             .where(Video.id.in_(bindparam("ids", expanding=True)))
-            .where(Video.status == VideoStatus.queued, Video.priority > SHORT)
+            .where(status_is(VideoStatus.queued), Video.priority > SHORT)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
@@ -144,7 +144,7 @@ def abandoned_first() -> Select[Any]:
     now = bindparam("now", type_=DateTime(timezone=True))
     return (
         select(Video.id)
-        .where(Video.status == VideoStatus.processing, Video.lease_until < now)
+        .where(status_is(VideoStatus.processing), Video.lease_until < now)
         .order_by(Video.lease_until)
         .limit(1)
     )

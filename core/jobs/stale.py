@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Tally, Video, VideoStatus, utcnow
+from core.models import Tally, Video, VideoStatus, status_is, utcnow
 
 STALE_BATCH = 100  # jobs re-sent per statement by the reconciler
 HOST = socket.gethostname()
@@ -35,7 +35,7 @@ class StaleJobs:
         with self.sessions.begin() as session:
             running = session.execute(
                 select(Video.id, Video.claimed_by).where(
-                    Video.status == VideoStatus.processing,
+                    status_is(VideoStatus.processing),
                     Video.lease_until >= now,
                     Video.claimed_by.startswith(f"{host}:", autoescape=True),
                 )
@@ -45,7 +45,7 @@ class StaleJobs:
                 session.execute(
                     update(Video)
                     .where(Video.id == row.id, Video.claimed_by == row.claimed_by)
-                    .where(Video.status == VideoStatus.processing)
+                    .where(status_is(VideoStatus.processing))
                     .values(lease_until=now - timedelta(milliseconds=1))
                 )
         return [r.id for r in dead]
@@ -67,14 +67,14 @@ class StaleJobs:
         with self.sessions.begin() as session:
             lost = (  # ix_video_queued_enqueued_at: nothing to do costs one index probe
                 select(Video.id)
-                .where(Video.status == VideoStatus.queued, Video.enqueued_at < resend_before)
+                .where(status_is(VideoStatus.queued), Video.enqueued_at < resend_before)
                 .order_by(Video.enqueued_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             abandoned = (  # ix_video_processing_lease
                 select(Video.id)
-                .where(Video.status == VideoStatus.processing, Video.lease_until < now)
+                .where(status_is(VideoStatus.processing), Video.lease_until < now)
                 # not sent since its lease ran out — then at most once per lease period
                 .where(
                     (Video.enqueued_at < Video.lease_until) | (Video.enqueued_at < now - self.lease)
@@ -85,7 +85,7 @@ class StaleJobs:
             )
             overdue = (  # ix_video_retry_due: a retry whose message was lost
                 select(Video.id)
-                .where(Video.status == VideoStatus.retrying, Video.retry_at < resend_before)
+                .where(status_is(VideoStatus.retrying), Video.retry_at < resend_before)
                 .order_by(Video.retry_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
