@@ -162,13 +162,14 @@ def _load(path: Path) -> dict[str, Profile]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    return parse_profiles(text, str(path))
+        raise ProfileFileError(f"{path.resolve()}: cannot be read: {exc.strerror or exc}") from exc
+    return parse_profiles(text, str(path.resolve()))
 
 
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
-    """The profiles of `path` (default: the shipped file), parsed once per process."""
-    return _load((path or PROFILES_FILE).resolve())
+    """The profiles of `path` (default: the shipped file), parsed once per process (keyed by the
+    path as given: no filesystem call on the upload path)."""
+    return _load(path or PROFILES_FILE)
 
 
 def definition_of(profile: Profile) -> str:

@@ -79,6 +79,12 @@ def clip_small(media: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def clip_1080p_sound(media: Path) -> Path:
+    """10 s, 1920×1080 at 15 fps, with sound: profiles that keep the source's size and sound."""
+    return make_clip(media / "clip-10s-1080p-sound.mp4", seconds=10, width=1920, height=1080, fps=15)
+
+
+@pytest.fixture(scope="session")
 def clip_720p_sound(media: Path) -> Path:
     """2 s, 1280×720 at 15 fps, with sound: a cheap source for a 3-rendition HLS ladder."""
     return make_clip(media / "clip-2s-720p-sound.mp4", seconds=2, width=1280, height=720, fps=15)

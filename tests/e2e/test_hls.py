@@ -60,11 +60,9 @@ def _keyframes(path: Path) -> list[float]:
 
 
 def test_a_ladder_of_aligned_renditions_with_normalised_sound(
-    api: Api, media: Path, tmp_path: Path
+    api: Api, clip_1080p_sound: Path, tmp_path: Path
 ) -> None:
-    clip = make_clip(
-        media / "clip-10s-1080p-sound.mp4", seconds=10, width=1920, height=1080, fps=15
-    )
+    clip = clip_1080p_sound
     auth = api.user()
     video = api.processed_with(auth, clip, "hls")
     assert video["profile"] == "hls"

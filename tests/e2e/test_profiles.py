@@ -38,11 +38,9 @@ def test_profiles_are_listed_with_what_each_makes(api: Api) -> None:
 
 
 def test_mp4_keeps_the_whole_video_its_size_and_normalised_sound(
-    api: Api, media: Path, tmp_path: Path
+    api: Api, clip_1080p_sound: Path, tmp_path: Path
 ) -> None:
-    clip = make_clip(
-        media / "clip-10s-1080p-sound.mp4", seconds=10, width=1920, height=1080, fps=15
-    )
+    clip = clip_1080p_sound
     auth = api.user()
     video = api.processed_with(auth, clip, "mp4")
     assert video["profile"] == "mp4"
