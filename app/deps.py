@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.cookies import SESSION_COOKIE, request_token
 from app.auth.security import decode_token, issued_to
 from app.auth.throttle import LoginThrottle
 from app.collaborators import Collaborators
@@ -30,6 +31,11 @@ from core.settings import Settings
 from core.storage import Storage
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Browser session from POST /api/auth/session (writes also need X-CSRF-Token)",
+)
 
 
 def collaborators(request: Request) -> Collaborators:
@@ -80,6 +86,7 @@ LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ForecasterDep = Annotated[Forecaster, Depends(get_forecaster)]
 LiveHubDep = Annotated[LiveHub, Depends(get_live_hub)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+CookieDep = Annotated[str | None, Depends(_cookie)]
 
 
 async def get_session(c: CollaboratorsDep) -> AsyncIterator[AsyncSession]:
@@ -91,13 +98,13 @@ async def get_session(c: CollaboratorsDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def _user(c: Collaborators, creds: HTTPAuthorizationCredentials | None) -> User | None:
+async def _user(c: Collaborators, token: str | None) -> User | None:
     """Looked up in a short session of its own: the request's unit of work must not hold a
     pooled connection while an upload body streams in (100 uploading users exhausted the pool);
     and only once per AUTH_USER_CACHE_SECONDS per process (app/auth/known_users.py)."""
-    if creds is None:
+    if token is None:
         return None
-    claims = decode_token(creds.credentials, c.settings)
+    claims = decode_token(token, c.settings)
     user = None
     if claims is not None:
         user = c.known_users.get(claims.user_id)
@@ -111,21 +118,35 @@ async def _user(c: Collaborators, creds: HTTPAuthorizationCredentials | None) ->
     return user
 
 
-async def _optional_user(c: CollaboratorsDep, creds: BearerDep) -> User | None:
-    return await _user(c, creds)
+async def _token(
+    request: Request, c: CollaboratorsDep, _bearer_header: BearerDep, _session_cookie: CookieDep
+) -> str | None:
+    """A Bearer header, else the browser session cookie with its CSRF check on writes
+    (app/auth/cookies.py). The two unused parameters declare both schemes in OpenAPI."""
+    return request_token(request, c.settings)
 
 
-async def _current_user(c: CollaboratorsDep, creds: BearerDep) -> User:
-    user = await _user(c, creds)
+TokenDep = Annotated[str | None, Depends(_token)]
+
+
+async def _optional_user(c: CollaboratorsDep, token: TokenDep) -> User | None:
+    return await _user(c, token)
+
+
+async def _current_user(c: CollaboratorsDep, token: TokenDep) -> User:
+    user = await _user(c, token)
     if user is None:
         raise Unauthorized("Not authenticated")
     return user
 
 
 async def authenticated_user(request: Request, c: Collaborators) -> User:
-    """`CurrentUser` for a route that takes no dependencies: the same header parsing, the same
+    """`CurrentUser` for a route that takes no dependencies: the same token rules, the same
     checks, the same 401s. (Its OpenAPI `security` is then declared on the route.)"""
-    return await _current_user(c, await _bearer(request))
+    user = await _user(c, request_token(request, c.settings))
+    if user is None:
+        raise Unauthorized("Not authenticated")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]

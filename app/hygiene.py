@@ -1,7 +1,7 @@
 """HTTP hygiene for every response: `X-Content-Type-Options: nosniff`; paths with a trailing
-slash served as the same route — never a redirect, whose absolute URL would be built from
-whatever Host header the client sent; and a 405 whose `Allow` lists every method of the path
-(Starlette's names only the first route that matched it)."""
+slash served as the same route (except under the web client's folder, /app/) — never a redirect,
+whose absolute URL would be built from whatever Host header the client sent; and a 405 whose
+`Allow` lists every method of the path (Starlette's names only the first route that matched it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+STATIC_PREFIX = "/app/"  # the web client's folder: "/app/" is its index, as in any web server
 
 
 class HygieneMiddleware:
@@ -23,7 +24,7 @@ class HygieneMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if len(path) > 1 and path.endswith("/"):
+        if len(path) > 1 and path.endswith("/") and not path.startswith(STATIC_PREFIX):
             scope = {**scope, "path": path.rstrip("/") or "/"}
             scope.pop("raw_path", None)
 

@@ -26,6 +26,7 @@ from app.uploads.middleware import TusResumableMiddleware
 from app.uploads.protocol import EXPOSED_HEADERS, REQUEST_HEADERS
 from app.uploads.router import router as uploads_router
 from app.videos.router import router as videos_router
+from app.web.mount import install_web
 from app.webhooks.router import router as webhooks_router
 from core.db import Database
 from core.logging_setup import configure_logging
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)
+    install_web(app, settings)
     install_method_not_allowed(app, routers)
     return app
 

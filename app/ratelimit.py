@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
+from app.auth.cookies import cookie_token
 from app.auth.security import decode_access_token
 from core.settings import Settings
 
@@ -60,9 +61,9 @@ def client_ip_key(request: Request) -> str:
 
 def make_limiter(settings: Settings) -> Limiter:
     def rate_limit_key(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            user_id = decode_access_token(header[7:].strip(), settings)
+        token = cookie_token(request)
+        if token is not None:
+            user_id = decode_access_token(token, settings)
             if user_id is not None:
                 return f"user:{user_id}"
         return client_ip_key(request)

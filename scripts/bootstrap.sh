@@ -11,6 +11,7 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have ffmpeg && have ffprobe || need+=(ffmpeg)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core fontconfig)
+have npm || need+=(nodejs npm)  # installs the web client's pinned JavaScript (no Node at runtime)
 if [ "$mode" = test ]; then
   have redis-server || need+=(redis-server)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || need+=(postgresql)
@@ -44,12 +45,17 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-# The generic tus client the tests upload with (tus-js-client, pinned by package-lock.json).
+# The web client's third-party JavaScript (web/package-lock.json), copied where the API and
+# nginx serve it: app/web/static/vendor (the API image copies app/, so it holds them too).
+vendor=app/web/static/vendor
+if [ ! -f "$vendor/.installed" ] || [ web/package-lock.json -nt "$vendor/.installed" ]; then
+  (cd web && npm ci --no-audit --no-fund --silent)
+  mkdir -p "$vendor"
+  cp web/node_modules/hls.js/dist/hls.min.js web/node_modules/tus-js-client/dist/tus.min.js "$vendor/"
+  touch "$vendor/.installed"
+fi
+# The generic clients the tests use (tus-js-client, hls.js, axe-core; tests/clients lock).
 if [ "$mode" = test ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "bootstrap: npm is missing (the tus-js-client tests need Node.js)" >&2
-    exit 1
-  fi
   lock=tests/clients/package-lock.json
   if [ ! -f tests/clients/node_modules/.installed ] || [ "$lock" -nt tests/clients/node_modules/.installed ]; then
     (cd tests/clients && npm ci --no-audit --no-fund --silent) && touch tests/clients/node_modules/.installed

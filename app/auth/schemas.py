@@ -46,3 +46,11 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds until the token expires")
+
+
+class SessionOut(BaseModel):
+    """A browser session: the token itself is in the httpOnly `rf_session` cookie, never here."""
+
+    user: UserOut
+    csrf_token: str = Field(description="Send as X-CSRF-Token with every write of this session")
+    expires_in: int = Field(description="Seconds until the session expires")

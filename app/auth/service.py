@@ -3,6 +3,9 @@ bcrypt runs; the same work for an unknown email as for a wrong password)."""
 
 from __future__ import annotations
 
+import time
+
+import jwt
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +14,7 @@ from app.auth.schemas import LoginRequest, SignupRequest, TokenOut
 from app.auth.security import (
     MAX_PASSWORD_BYTES,
     create_access_token,
+    decode_access_token,
     hash_password,
     verify_password,
 )
@@ -77,3 +81,17 @@ async def login(
     return TokenOut(
         access_token=create_access_token(row.id, settings), expires_in=settings.jwt_expires_seconds
     )
+
+
+async def token_owner(session: AsyncSession, token: str, settings: Settings) -> User:
+    """The user a token this process just issued names."""
+    user_id = decode_access_token(token, settings)
+    user = await session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        raise Unauthorized("Invalid email or password")
+    return user
+
+
+def seconds_left(token: str, settings: Settings) -> int:
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return max(0, int(claims.get("exp", 0) - time.time()))

@@ -14,6 +14,7 @@ class PublicVideo(BaseModel):
     uploaded_at: UtcDateTime
     processed_url: str | None
     thumbnail_url: str | None
+    preview_url: str | None = None  # an animated WebP, when the video's profile made one
     owner_name: str
     owner_city: str | None
     votes: int

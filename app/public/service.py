@@ -52,6 +52,7 @@ async def list_public(
             uploaded_at=video.uploaded_at,
             processed_url=outputs.processed_url(settings, video),
             thumbnail_url=file_url(video.id, "thumbnail"),
+            preview_url=outputs.preview_url(settings, video),
             owner_name=f"{user.first_name} {user.last_name}",
             owner_city=user.city,
             votes=video.votes,

@@ -44,3 +44,13 @@ def outputs_of(settings: Settings, video: Video) -> list[VideoOutput]:
         details = {k: item.get(k) for k in ("width", "height", "bitrate", "codecs")}
         found.append(VideoOutput(kind=kind, name=name, url=url, **details))
     return found
+
+
+def preview_url(settings: Settings, video: Video) -> str | None:
+    """The animated preview's signed link, when the profile made one (for hover previews)."""
+    if not video.processed_key or not video.outputs:
+        return None
+    for item in json.loads(video.outputs):
+        if item["kind"] == "preview":
+            return play_url(settings, video.id, item["key"].rsplit("/", 1)[1])
+    return None

@@ -64,7 +64,7 @@ _IDEMPOTENCY_HELP = "Retry-safe uploads: same key + same upload within 24 h = sa
 # What FastAPI would generate for the signature this route does not have (see upload_video).
 _UPLOAD_OPERATION = {
     **_UPLOAD_BODY,
-    "security": [{"HTTPBearer": []}],
+    "security": [{"HTTPBearer": []}, {"APIKeyCookie": []}],
     "parameters": [
         {
             "name": "idempotency-key",
@@ -222,7 +222,7 @@ async def publish_video(
         **errors(404),
     },
     # A token is optional: published videos' processed file and thumbnail are public.
-    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+    openapi_extra={"security": [{}, {"HTTPBearer": []}, {"APIKeyCookie": []}]},
     summary="Download the original, processed video or thumbnail (supports Range)",
 )
 async def download_file(

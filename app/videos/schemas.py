@@ -44,6 +44,8 @@ class VideoSummary(BaseModel):
     # set while a failed attempt waits for its retry (status `queued`, no place in line yet)
     retry_at: UtcDateTime | None = None
     profile: str = Field(default="reel", description="The output profile (GET /api/profiles)")
+    published: bool = False
+    thumbnail_url: str | None = None
 
 
 class VideoOutput(BaseModel):
@@ -62,9 +64,7 @@ class VideoOutput(BaseModel):
 class VideoDetail(VideoSummary):
     error: str | None
     original_url: str
-    thumbnail_url: str | None
     duration_seconds: float | None
-    published: bool
     votes: int
     outputs: list[VideoOutput] = Field(default_factory=list)
 

@@ -132,6 +132,8 @@ def summary(settings: Settings, video: Video, standing: Standing | None = None) 
         eta_seconds=standing.eta_seconds,
         retry_at=video.retry_at if video.status == VideoStatus.retrying else None,
         profile=video.profile,
+        published=video.published,
+        thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,
     )
 
 
@@ -142,9 +144,7 @@ async def detail(
         **summary(settings, video, standing).model_dump(),
         error=video.error,
         original_url=file_url(video.id, "original"),
-        thumbnail_url=file_url(video.id, "thumbnail") if video.thumbnail_key else None,
         duration_seconds=video.duration_seconds,
-        published=video.published,
         votes=video.votes,  # kept by trigger (core/counters.py)
         outputs=outputs.outputs_of(settings, video),
     )
