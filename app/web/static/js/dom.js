@@ -20,10 +20,14 @@ export function show(view, title) {
   main.focus({ preventScroll: true });
 }
 
+let quiet = null;
+
 export function announce(message) {
   const status = document.getElementById("status");
   status.textContent = "";
+  window.clearTimeout(quiet);
   window.setTimeout(() => { status.textContent = message; }, 50);
+  quiet = window.setTimeout(() => { status.textContent = ""; }, 6000);
 }
 
 let fieldIds = 0;
