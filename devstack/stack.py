@@ -20,6 +20,8 @@ from typing import Literal
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.web.mount import STATIC as WEB_ROOT
+from app.web.policy import content_security_policy, origin_of
 from devstack import nginx
 from devstack.servers import (
     REPO,
@@ -158,8 +160,10 @@ class Stack:
 
     def start_edge(self) -> None:
         binary = require_binary("nginx", "/usr/sbin/nginx")
+        media = [origin_of(self.services.s3_url)] if self.services.s3_url else []
+        web = {"RF_WEB_ROOT": str(WEB_ROOT), "RF_CSP": content_security_policy(media)}
         conf = nginx.write_config(self.root / "nginx", f"127.0.0.1:{self.edge_port}",
-                                  f"127.0.0.1:{self.port}", self.nginx_settings)  # fmt: skip
+                                  f"127.0.0.1:{self.port}", {**web, **self.nginx_settings})  # fmt: skip
         cmd = [binary, "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;"]
         self._start("nginx", cmd, dict(os.environ))
         wait_until(lambda: self._answers(self.url + "/health", "nginx"), 30, f"nginx on {self.url}")

@@ -8,14 +8,18 @@ from urllib.parse import urlsplit
 from core.settings import Settings
 
 
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def storage_origins(settings: Settings) -> list[str]:
     """Where presigned media URLs point: the S3 host browsers reach (none for local storage)."""
     if settings.storage_backend != "s3":
         return []
     endpoint = settings.s3_public_endpoint_url or settings.s3_endpoint_url
     if endpoint:
-        parts = urlsplit(endpoint)
-        return [f"{parts.scheme}://{parts.netloc}"]
+        return [origin_of(endpoint)]
     region = settings.s3_region
     return [
         f"https://{settings.s3_bucket}.s3.{region}.amazonaws.com",
@@ -23,8 +27,9 @@ def storage_origins(settings: Settings) -> list[str]:
     ]
 
 
-def content_security_policy(settings: Settings) -> str:
-    media = " ".join(["'self'", "blob:", *storage_origins(settings)])
+def content_security_policy(media_origins: list[str]) -> str:
+    """The policy, given the origins media may come from besides this one (presigned S3)."""
+    media = " ".join(["'self'", "blob:", *media_origins])
     return "; ".join(
         [
             "default-src 'self'",
@@ -44,7 +49,7 @@ def content_security_policy(settings: Settings) -> str:
 
 def security_headers(settings: Settings) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(settings),
+        "Content-Security-Policy": content_security_policy(storage_origins(settings)),
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
         "Cache-Control": "no-cache",  # revalidated by ETag: a new release is seen at once
