@@ -30,6 +30,7 @@ from bench.chaos import SoakPlan, soak, soak_clip
 from bench.enqueue import enqueue_rate
 from bench.live import eta_and_webhooks, sse_fanout
 from bench.outputs import outputs_stage
+from bench.page import page_stage
 from bench.report import write_report
 from bench.report_sim import write_simulation
 from bench.scale import scale_stage
@@ -106,6 +107,8 @@ def stages(mode: Mode, clip: Path, root: Path) -> list[tuple[str, str, Callable[
         ("scale", "scale: every hot path at 1k … 1M queued jobs and 10k … 10M votes",
          lambda: scale_stage(list(mode.scale_levels), mode.scale_samples,
                              1.0 if mode.scale_samples < 50 else 5.0)),
+        ("page", "the web client: bytes per page, time to interactive, upload vs the CLI",
+         lambda: page_stage(clip, make_clip(root / "clip-4s.mp4", 4, "1280x720"), root)),
         ("outputs", "output profiles: the ladder in one process, time to ready per profile",
          lambda: outputs_stage(mode.outputs_seconds, root)),
         ("chaos", "chaos soak: faults of seconds under continuous uploads",

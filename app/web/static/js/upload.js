@@ -67,7 +67,8 @@ export async function uploadView() {
     if (!file) { fileField.showError("Pick a video file"); fileInput.focus(); return; }
     if (!title.value.trim()) { titleField.showError("Give the video a title"); title.focus(); return; }
     const profile = form.elements.profile ? form.elements.profile.value : "reel";
-    let started = performance.now();
+    const clicked = performance.now();
+    let started = clicked;
     let base = 0;
     let videoId = null;
     upload = new window.tus.Upload(file, {
@@ -97,6 +98,7 @@ export async function uploadView() {
       onSuccess: () => {
         form.dataset.state = "done";
         form.dataset.videoId = videoId || "";
+        form.dataset.seconds = ((performance.now() - clicked) / 1000).toFixed(3);
         pause.hidden = true;
         send.disabled = false;
         bar.value = 100;
