@@ -11,6 +11,7 @@ from bench.report_compute import compute_sections
 from bench.report_live import live_section
 from bench.report_machine import machine_section
 from bench.report_outputs import outputs_section
+from bench.report_page import page_section
 from bench.report_scale import scale_section
 from bench.report_targets import spread_text, targets
 
@@ -152,6 +153,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines += live_section(results)
     lines += scale_section(results, bench)
     lines += outputs_section(results)
+    lines += page_section(results)
     lines += chaos_section(results)
     lines += [
         "",

@@ -29,13 +29,17 @@ SUMMARY_KEYS = {
     "retry_at",
     # added (issue 29: output profiles): the profile the job makes; the detail lists its outputs
     "profile",
+    # added (issue 32: the web client's list shows them without a request per row)
+    "published",
+    "thumbnail_url",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
-    "error", "original_url", "thumbnail_url", "duration_seconds", "published", "votes", "outputs",
+    "error", "original_url", "duration_seconds", "votes", "outputs",
 }  # fmt: skip
 PUBLIC_KEYS = {
     "video_id", "id", "title", "uploaded_at", "processed_url", "thumbnail_url",
     "owner_name", "owner_city", "votes",
+    "preview_url",  # added (issue 32): the animated preview's signed link, or null
 }  # fmt: skip
 
 
