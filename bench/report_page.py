@@ -23,8 +23,8 @@ def page_section(results: dict[str, Any]) -> list[str]:
         "gunicorn → API, S3, Postgres, Redis) on this machine, Debian's chromium (headless, "
         "Playwright) on the same machine, a cold cache per page.",
         "",
-        f"- **Upload of the {found['clip_bytes'] / 1e6:.1f} MB clip**, page (tus-js-client, 8 MiB "
-        f"chunks; click → done) against the CLI (`reelforge upload`, the whole command), "
+        f"- **Upload of the {found['clip_bytes'] / 1e6:.1f} MB clip**, page (tus-js-client, one "
+        f"PATCH per file; click → done) against the CLI (`reelforge upload`, the whole command), "
         f"alternated, {found['rounds']} each: page {found['page_mb_s']:.1f} MB/s (median of "
         f"{seconds} s), CLI {found['cli_mb_s']:.1f} MB/s ({cli} s) — **{ratio:.2f}** of the "
         f"CLI (target ≥ {PAGE_VS_CLI_TARGET}: {verdict}). The CLI's time includes its Python "

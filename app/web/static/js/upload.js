@@ -3,7 +3,10 @@
 import { ApiError, api, csrfHeaders } from "./api.js";
 import { announce, bytes, duration, field, formError, h, loadScript, show } from "./dom.js";
 
-const CHUNK_BYTES = 8 * 1024 * 1024; // each acknowledged chunk is kept by the server for good
+// One PATCH for the whole file, as the CLI sends it: the server keeps every byte it received,
+// so a cut PATCH resumes where its bytes stopped (HEAD), not at a chunk boundary; and one
+// streamed request per file is what makes the page as fast as the CLI (docs/BENCHMARKS.md).
+const CHUNK_BYTES = Infinity;
 
 async function detailOf(error) {
   const response = error && error.originalResponse;
