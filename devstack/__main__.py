@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from devstack import running
 from devstack.servers import REPO
@@ -25,7 +26,7 @@ from devstack.supervisor import Supervisor
 
 WALKTHROUGH = """
 reelforge is up on {url}  (API docs: {url}/docs)
-Walkthrough, in another terminal (the CLI; curl in docs/api.md):
+Open {url}/app/ in a browser, or, in another terminal (the CLI; curl in docs/api.md):
   export REELFORGE_URL={url} PATH="$PWD/.venv/bin:$PATH"
   ffmpeg -v error -f lavfi -i testsrc2=s=1920x1080:d=5 -f lavfi -i sine=d=5 -shortest -y /tmp/clip.mp4
   reelforge signup --email ada@example.com --first-name Ada --last-name L --city Bogota
@@ -36,8 +37,12 @@ Ctrl-C stops everything.
 """
 
 
+# Where a devstack keeps its state and pidfile: ./var, or DEVSTACK_DIR (the tests' own folder).
+VAR = Path(os.environ.get("DEVSTACK_DIR") or REPO / "var")
+
+
 def embedded() -> Stack:
-    root = REPO / "var"
+    root = VAR
     settings = {"ENVIRONMENT": os.environ.get("ENVIRONMENT", "dev")}
     # jwt_secret=None: JWT_SECRET comes from the environment or .env, as in any deployment.
     return Stack(root, Services.embedded(root), port=int(os.environ.get("PORT", "8000")),
@@ -45,7 +50,7 @@ def embedded() -> Stack:
 
 
 def production_shaped() -> Stack:
-    root = REPO / "var" / "stack"
+    root = VAR / "stack"
     concurrency = os.environ.get("WORKER_CONCURRENCY", "1")
     return Stack(root, Services.start(root, s3=True), api_server="gunicorn", edge=True,
                  edge_port=int(os.environ.get("STACK_PORT", "8080")),
@@ -88,7 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("mode", choices=["run", "stack"])
     mode = parser.parse_args().mode
-    pidfile = REPO / "var" / f"devstack-{mode}.pid"
+    pidfile = VAR / f"devstack-{mode}.pid"
     other = running.claim(pidfile)
     if other is not None:
         port = os.environ.get("PORT", "8000") if mode == "run" else os.environ.get(

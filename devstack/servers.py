@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.lifeline import dismiss, group_guard, guard
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -60,6 +62,7 @@ class Postgres:
         self.root = Path(tempfile.mkdtemp(prefix="reelforge-pg-"))
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
+        self.guard: subprocess.Popen[bytes] | None = None
 
     def _run(self, *args: str) -> None:
         cmd = list(args)
@@ -73,6 +76,8 @@ class Postgres:
         data = self.root / "data"
         self._run(self.initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
         self.start_server()
+        stop = [self.pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
+        self.guard = guard(["runuser", "-u", "postgres", "--", *stop] if self.as_postgres else stop)
         return self
 
     def alive(self) -> bool:
@@ -126,6 +131,7 @@ class Postgres:
         try:
             self._run(self.pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "stop")
         finally:
+            dismiss(self.guard)
             shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -146,6 +152,7 @@ class Redis:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="reelforge-redis-"))
         self.proc: subprocess.Popen[bytes] | None = None
+        self.guard: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Redis:
         self.proc = subprocess.Popen(
@@ -153,6 +160,7 @@ class Redis:
              "--appendonly", "no", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        self.guard = guard(["kill", "-TERM", str(self.proc.pid)])
         import redis
 
         client = redis.Redis(port=self.port, socket_timeout=1)
@@ -178,6 +186,7 @@ class Redis:
         if self.proc:
             self.proc.kill()
             self.proc.wait()
+        dismiss(self.guard)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -198,12 +207,14 @@ class Process:
 
     console: bool = False  # write to our terminal instead of the log file (`make run`)
     cwd: Path = REPO  # the checkout whose code runs (bench/cpu.py compares two)
+    guard: subprocess.Popen[bytes] | None = None  # stops its group if we die (lifeline.py)
 
     def start(self) -> Process:
         if self.console:
             self.proc = subprocess.Popen(
                 self.cmd, cwd=self.cwd, env=self.env, start_new_session=True
             )
+            self._guard()
             return self
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
@@ -212,7 +223,14 @@ class Process:
             start_new_session=True,
         )  # fmt: skip
         out.close()
+        self._guard()
         return self
+
+    def _guard(self) -> None:
+        """Its group goes if whoever started it dies (devstack/lifeline.py)."""
+        assert self.proc is not None
+        dismiss(self.guard)
+        self.guard = group_guard(self.proc.pid)
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crash or the OOM killer would — also when its
@@ -222,20 +240,32 @@ class Process:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        dismiss(self.guard)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 20) -> None:
-        if not self.alive():
-            return
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.terminate()
+        self.finish(time.monotonic() + timeout)
+
+    def terminate(self) -> None:
+        """SIGTERM to its group; `finish` waits. (A stack signals all, then waits for all.)"""
+        if self.alive():
+            assert self.proc is not None
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def finish(self, deadline: float) -> None:
+        """Wait for it until `deadline`, then SIGKILL its group."""
+        if self.proc is not None:
+            try:
+                self.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        dismiss(self.guard)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
