@@ -41,7 +41,9 @@ stamp=.venv/.installed-$(sha1sum requirements.lock requirements-dev.lock pyproje
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements-dev.lock  # runtime lock + dev tools
-  .venv/bin/python -m pip install -q --no-deps -e .
+  # setuptools prints an "Editable installation … be careful" banner even with -q: shown only
+  # when the install fails.
+  if ! out=$(.venv/bin/python -m pip install -q --no-deps -e . 2>&1); then echo "$out" >&2; exit 1; fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
