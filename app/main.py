@@ -16,6 +16,7 @@ from app.hygiene import HygieneMiddleware, install_method_not_allowed
 from app.metrics import MetricsMiddleware
 from app.metrics import router as metrics_router
 from app.openapi import everywhere
+from app.openapi_truth import install_truthful_openapi
 from app.playback.router import router as playback_router
 from app.profiles.router import router as profiles_router
 from app.public.router import router as public_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_rate_limits(app, app.state.settings, routers)
     install_web(app, settings)
+    install_truthful_openapi(app)
     install_method_not_allowed(app, routers)
     return app
 

@@ -85,7 +85,7 @@ def encode_cursor(after: After) -> str:
 
 
 def decode_cursor(cursor: str | None) -> After | None:
-    if cursor is None:
+    if not cursor:  # absent, or `?cursor=` empty: the first page
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

@@ -15,7 +15,8 @@ from pathlib import Path
 from devstack.stack import Stack
 from tests.api_client import Api
 
-CONFIG = Path(__file__).resolve().parents[1] / "fuzz" / "schemathesis.toml"
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "tests" / "fuzz" / "schemathesis.toml"
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "60")
 
 
@@ -28,7 +29,8 @@ def test_every_route_survives_fuzzing_and_matches_its_document(pg_stack: Stack) 
          "--checks", "all", "--max-examples", EXAMPLES, "--request-timeout", "30",
          "--seed", os.environ.get("FUZZ_SEED", "20261123"),
          "-H", f"Authorization: {token}"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks", "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     elapsed = time.monotonic() - started
     report = result.stdout[-6000:]
