@@ -127,7 +127,10 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _database_error(unavailable: Callable[[Request, Exception], Awaitable[JSONResponse]]):
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def _database_error(unavailable: Handler) -> Handler:
     """A value the database refused is the request's fault (400; a conflict 409) — never
     "database unavailable". Everything else from the driver (refused or dropped connections,
     a server starting up or shutting down, timeouts) is 503 with Retry-After."""

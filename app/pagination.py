@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,7 +31,7 @@ _OFFSET = {"minimum": 0, "maximum": MAX_OFFSET}
 _PAGE = {"minimum": 1, "maximum": MAX_PAGE}
 
 
-def page_params(default_limit: int):
+def page_params(default_limit: int) -> Callable[..., Page]:
     def _page(
         limit: Annotated[int, Query(description=f"1-{MAX_LIMIT}", json_schema_extra=_LIMIT)] = (
             default_limit

@@ -13,7 +13,9 @@ import itertools
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import gevent
 from locust import HttpUser, between, events, task
@@ -34,14 +36,25 @@ WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "0"))
 _environment: list[Environment] = []
 PAYLOAD = CLIP.read_bytes() if CLIP.exists() else b""
 PASSWORD = "bench-password-1"
+Listener = TypeVar("Listener", bound=Callable[..., None])
 
 
-@events.init.add_listener
+def listen(hook: Any) -> Callable[[Listener], Listener]:
+    """`@hook.add_listener`, keeping the listener's type (Locust's hooks are untyped)."""
+
+    def add(listener: Listener) -> Listener:
+        hook.add_listener(listener)
+        return listener
+
+    return add
+
+
+@listen(events.init)
 def _keep_environment(environment: Environment, **_kwargs: object) -> None:
     _environment.append(environment)
 
 
-@events.spawning_complete.add_listener
+@listen(events.spawning_complete)
 def _measure_after_warmup(user_count: int, **_kwargs: object) -> None:
     stats = _environment[0].stats
     stats.reset_all()
@@ -49,7 +62,7 @@ def _measure_after_warmup(user_count: int, **_kwargs: object) -> None:
         gevent.spawn_later(WARMUP_SECONDS, stats.reset_all)
 
 
-def _detail(response) -> str:
+def _detail(response: Any) -> str:
     try:
         return str(response.json().get("detail", ""))[:80]
     except Exception:

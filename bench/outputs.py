@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import time
@@ -143,7 +144,7 @@ def time_to_ready(clip: Path, folder: Path) -> dict[str, Any]:
                 raise RuntimeError(f"benchmark upload refused: {r.status_code} {r.text[:200]}")
             video_id = r.json()["video_id"]
             wait_until(
-                lambda v=video_id: _row(stack, v)[0] in ("processed", "failed"),
+                functools.partial(_finished, stack, video_id),
                 1800,
                 f"the {name} job",
                 interval=0.2,
@@ -162,6 +163,10 @@ def time_to_ready(clip: Path, folder: Path) -> dict[str, Any]:
     finally:
         stack.stop()
     return found
+
+
+def _finished(stack: Stack, video_id: int) -> bool:
+    return _row(stack, video_id)[0] in ("processed", "failed")
 
 
 def _row(stack: Stack, video_id: int) -> tuple[str, int, float]:

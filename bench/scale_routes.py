@@ -78,7 +78,7 @@ class RouteTimer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
 
         def call() -> httpx.Response:
-            response = self.run(self.client.get(path, headers=headers))
+            response: httpx.Response = self.run(self.client.get(path, headers=headers))
             if response.status_code != 200:
                 raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
             return response

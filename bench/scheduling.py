@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 import subprocess
 import threading
@@ -136,11 +137,11 @@ def _sequential(stack: Stack, auth: dict[str, str], clip: Path, samples: int) ->
     latencies = []
     for i in range(samples):
         video_id = _upload(stack.url, auth, clip, f"p{i}")
-        wait_until(lambda v=video_id: _job_rows(stack, [v])[0]["status"] != "queued", 60, "claim",
+        wait_until(functools.partial(_status_is_not, stack, video_id, "queued"), 60, "claim",
                    interval=0.02)  # fmt: skip
         _, started, _, uploaded = _times(stack, [video_id])[video_id]
         latencies.append((started - uploaded) * 1000)
-        wait_until(lambda v=video_id: _job_rows(stack, [v])[0]["status"] == "processed", 120, "job")
+        wait_until(functools.partial(_status_is, stack, video_id, "processed"), 120, "job")
     return latencies
 
 
@@ -188,3 +189,11 @@ def rss_4k(root: Path, seconds: int) -> dict[str, Any]:
                 "per_job_mb": round(peak["child_mb"] + peak["ffmpeg_mb"], 1)}  # fmt: skip
     finally:
         stack.stop()
+
+
+def _status_is(stack: Stack, video_id: int, status: str) -> bool:
+    return bool(_job_rows(stack, [video_id])[0]["status"] == status)
+
+
+def _status_is_not(stack: Stack, video_id: int, status: str) -> bool:
+    return not _status_is(stack, video_id, status)

@@ -76,7 +76,7 @@ def backlog_target(s: dict[str, Any]) -> int:
     desired = math.ceil((s["queued"] + s["running"]) / per_instance)
     desired = max(MIN_INSTANCES, min(MAX_INSTANCES, desired))
     if desired > s["instances"]:
-        return desired - s["instances"]
+        return int(desired - s["instances"])
     return -1 if desired < s["instances"] and s["quiet_minutes"] >= 5 else 0
 
 

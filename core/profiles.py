@@ -112,14 +112,14 @@ class ProfileFileError(ValueError):
 def _line_of(root: yaml.Node, loc: tuple[int | str, ...]) -> int | None:
     """The 1-based line of the deepest key of a pydantic error's location that exists."""
     node: yaml.Node = root
-    line = root.start_mark.line + 1
+    line = int(root.start_mark.line) + 1
     for part in loc:
         if not isinstance(node, yaml.MappingNode):
             break
         found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
         if found is None:
             break
-        line, node = found[0].start_mark.line + 1, found[1]
+        line, node = int(found[0].start_mark.line) + 1, found[1]
     return line
 
 

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devstack.lifeline import dismiss, group_guard, guard
 
@@ -43,7 +45,10 @@ def require_binary(name: str, *fallback_globs: str) -> str:
     return found
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
+) -> Any:
+    """The predicate's first true value, polled every `interval` s; HarnessError after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
@@ -190,7 +195,7 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _ping(client) -> bool:
+def _ping(client: Any) -> bool:
     try:
         return bool(client.ping())
     except Exception:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from devstack.servers import Postgres, Redis, S3Server, create_database
 
+ServerT = TypeVar("ServerT", Postgres, Redis, S3Server)
 S3_KEYS = {"S3_ACCESS_KEY_ID": "reelforge", "S3_SECRET_ACCESS_KEY": "reelforge-secret"}
 
 
@@ -53,7 +55,7 @@ class Services:
             s3_url = s3_server.url
         return cls(create_database(server_url), redis, s3_url, owned)
 
-    def server(self, kind: type[Postgres] | type[Redis] | type[S3Server]):
+    def server(self, kind: type[ServerT]) -> ServerT | None:
         return next((s for s in self.owned if isinstance(s, kind)), None)
 
     def stop(self) -> None:

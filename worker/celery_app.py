@@ -7,7 +7,8 @@ import os
 import shutil
 import tempfile
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 
 def _own_metrics_dir() -> None:
@@ -79,8 +80,27 @@ celery_app.conf.update(
 
 celery_app.steps["consumer"].add(ResendOnReconnect)
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-@worker_ready.connect
+
+def on(signal: Any) -> Callable[[Handler], Handler]:
+    """`@signal.connect`, keeping the handler's type (Celery is untyped)."""
+
+    def connect(handler: Handler) -> Handler:
+        signal.connect(handler)
+        return handler
+
+    return connect
+
+
+def task(**options: Any) -> Callable[[Handler], Handler]:
+    """`@celery_app.task(**options)`, keeping the function's type for the checker (Celery is
+    untyped; the name is registered with Celery, and only Celery calls it)."""
+    register: Callable[[Handler], Handler] = celery_app.task(**options)
+    return register
+
+
+@on(worker_ready)
 def _start_main_process_services(**_: Any) -> None:
     from worker.reconciler import start_reconciler
 
@@ -90,7 +110,7 @@ def _start_main_process_services(**_: Any) -> None:
     metrics.serve(settings.worker_metrics_port, settings)
 
 
-@worker_process_init.connect
+@on(worker_process_init)
 def _clean_after_dead_children(**_: Any) -> None:
     from worker.orphans import die_with_parent
     from worker.tempdirs import remove_orphaned_temp_dirs
@@ -99,12 +119,12 @@ def _clean_after_dead_children(**_: Any) -> None:
     remove_orphaned_temp_dirs(settings.temp_dir)
 
 
-@worker_process_shutdown.connect
+@on(worker_process_shutdown)
 def _child_exit(pid: int | None = None, **_: Any) -> None:
     metrics.child_exited(pid or os.getpid())
 
 
-@task_prerun.connect
+@on(task_prerun)
 def _bind_request_id(task: Task | None = None, **_: Any) -> None:
     """The API's request id travels in the message headers; put it on every log line."""
     if task is None:
@@ -115,12 +135,12 @@ def _bind_request_id(task: Task | None = None, **_: Any) -> None:
     request_id_var.set(rid)
 
 
-@task_postrun.connect
+@on(task_postrun)
 def _unbind_request_id(**_: Any) -> None:
     request_id_var.set(None)
 
 
-@worker_shutdown.connect
+@on(worker_shutdown)
 def _stop_reconciler(**_: Any) -> None:
     from worker.reconciler import stop_reconciler
 

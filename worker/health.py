@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from kombu import Connection
+from kombu.connection import Connection
 from sqlalchemy import text
 
 from core.db import Database

@@ -90,7 +90,8 @@ def _app(registry: CollectorRegistry, settings: Settings) -> Callable[..., Itera
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
-        return metrics_app(environ, start_response)
+        served: Iterable[bytes] = metrics_app(environ, start_response)
+        return served
 
     return app
 

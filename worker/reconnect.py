@@ -13,7 +13,7 @@ from celery import bootsteps
 _started = {"count": 0}  # consumer starts in this process (steps may be rebuilt on restart)
 
 
-class ResendOnReconnect(bootsteps.StartStopStep):
+class ResendOnReconnect(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
     def start(self, parent: Any) -> None:

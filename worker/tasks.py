@@ -9,14 +9,14 @@ from celery import Task
 
 from core.jobs.broker import PROCESS_VIDEO_TASK
 from worker import metrics
-from worker.celery_app import celery_app
+from worker.celery_app import task
 from worker.context import get_context
 from worker.pipeline import process_video as run_pipeline
 
 log = logging.getLogger(__name__)
 
 
-@celery_app.task(name=PROCESS_VIDEO_TASK, bind=True, max_retries=None)
+@task(name=PROCESS_VIDEO_TASK, bind=True, max_retries=None)
 def process_video(self: Task, video_id: int) -> str:
     started = time.monotonic()
     outcome = run_pipeline(int(video_id), get_context())

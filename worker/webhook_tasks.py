@@ -7,13 +7,13 @@ import logging
 
 from core.jobs.broker import DELIVER_WEBHOOK_TASK
 from core.webhooks.sender import deliver
-from worker.celery_app import celery_app
+from worker.celery_app import task
 from worker.context import get_context
 
 log = logging.getLogger(__name__)
 
 
-@celery_app.task(name=DELIVER_WEBHOOK_TASK)
+@task(name=DELIVER_WEBHOOK_TASK)
 def deliver_webhook(delivery_id: str) -> str:
     context = get_context()
     outcome = deliver(context.jobs.sessions, context.settings, str(delivery_id))

@@ -18,12 +18,13 @@ database, and the worker re-sends queued jobs when it reconnects (worker/reconne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from kombu.transport import redis as kombu_redis
 
-_connparams = kombu_redis.Channel._connparams
+_connparams: Callable[..., Any] = kombu_redis.Channel._connparams
 
 
 def _guarded_connparams(self: Any, asynchronous: bool = False) -> Any:

@@ -16,6 +16,7 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,7 +107,7 @@ class StartTimes(Sequence[float]):
     def __len__(self) -> int:
         return 2**31 - 1
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:  # bisect reads it as a sequence
         start = self.fleet.start_time(index + 1)
         assert start is not None
         return start
