@@ -29,7 +29,7 @@ migrate: install
 test: install-test  ## lint, import contract, types, then the whole suite (real servers)
 	.venv/bin/ruff check $(SOURCES)
 	.venv/bin/lint-imports
-	.venv/bin/mypy app worker core cli devstack bench
+	.venv/bin/mypy $(SOURCES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install-test  ## the in-process tier only: no server process, seconds
@@ -38,13 +38,14 @@ test-fast: install-test  ## the in-process tier only: no server process, seconds
 bench: install-test ## capacity tests vs bare baselines → docs/BENCHMARKS.md (BENCH_ARGS=--quick)
 	$(PY) -m bench $(BENCH_ARGS)
 
-lint: install-test
+lint: install-test  ## what .pre-commit-config.yaml runs on every commit
 	.venv/bin/ruff check $(SOURCES)
 	.venv/bin/ruff format --check $(SOURCES) README.md docs  # also the Python in the docs
 	.venv/bin/lint-imports
+	.venv/bin/mypy $(SOURCES)
 
 typecheck: install-test
-	.venv/bin/mypy app worker core cli devstack bench
+	.venv/bin/mypy $(SOURCES)
 
 imports: install-test  ## the import contract alone
 	.venv/bin/lint-imports

@@ -53,6 +53,7 @@ def soak(plan: SoakPlan, clip: Path, root: Path) -> dict[str, Any]:
     events: list[tuple[float, str]] = []
     try:
         stack.start()
+
         def say(line: str) -> None:
             events.append((time.time(), line))
             print(f"[supervisor] {line}", flush=True)
@@ -72,8 +73,9 @@ def _run(
     events: list[tuple[float, str]],
 ) -> dict[str, Any]:  # fmt: skip
     rng = random.Random(plan.seed)
-    engine = create_engine(stack.services.database_url.replace("+asyncpg", "+psycopg"),
-                           pool_pre_ping=True)  # it outlives Postgres restarts
+    engine = create_engine(
+        stack.services.database_url.replace("+asyncpg", "+psycopg"), pool_pre_ping=True
+    )  # it outlives Postgres restarts
     ledger, stop, abandon = Ledger(), threading.Event(), threading.Event()
     in_flight = threading.Semaphore(plan.in_flight)
     users = [User(i, *_account(stack, i), stack.url, stack.base_url, clip, ledger, in_flight,
@@ -92,7 +94,9 @@ def _run(
         thread.start()
     turn = 0
     while time.time() - started < plan.seconds:
-        time.sleep(min(rng.uniform(*plan.fault_every), max(0.0, plan.seconds - (time.time() - started))))
+        time.sleep(
+            min(rng.uniform(*plan.fault_every), max(0.0, plan.seconds - (time.time() - started)))
+        )
         if time.time() - started >= plan.seconds:
             break
         faults.append(injector.inject(KINDS[turn % len(KINDS)]))
@@ -197,4 +201,6 @@ def _status(url: str) -> int:
 def _lease(stack: Stack) -> float:
     from core.settings import Settings
 
-    return float(stack.settings.get("LEASE_SECONDS", Settings.model_fields["lease_seconds"].default))
+    return float(
+        stack.settings.get("LEASE_SECONDS", Settings.model_fields["lease_seconds"].default)
+    )

@@ -75,7 +75,9 @@ def verdict(
         ("killed job re-claimed after (s)", round(worst_restart, 1), lease + 10),
     ] + [(f"first completion after {kind} (s, max)", max(values), RECOVERY_TARGET)
          for kind, values in recovery.items() if kind in ("redis", "postgres", "s3") and values]  # fmt: skip
-    figures["targets"] = [{"name": n, "value": v, "target": t, "met": v <= t} for n, v, t in targets]
+    figures["targets"] = [
+        {"name": n, "value": v, "target": t, "met": v <= t} for n, v, t in targets
+    ]
     figures["passed"] = all(t["met"] for t in figures["targets"])
     return figures
 
@@ -135,7 +137,9 @@ def _killed_job_restarts(faults: list[Fault], by_id: dict[int, Any]) -> dict[str
     return dict(found)
 
 
-def _check_outputs(stack: Stack, rows: list[dict[str, Any]], ledger: Ledger) -> list[dict[str, Any]]:
+def _check_outputs(
+    stack: Stack, rows: list[dict[str, Any]], ledger: Ledger
+) -> list[dict[str, Any]]:
     """Every processed video's output, downloaded as its owner would and read by ffprobe."""
     tokens = ledger.tokens
     bad = []

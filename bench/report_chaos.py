@@ -51,7 +51,9 @@ def _run(name: str, run: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     for t in run["targets"]:
-        lines.append(f"| {t['name']} | {t['value']} | {t['target']:g} | {'yes' if t['met'] else '**no**'} |")
+        lines.append(
+            f"| {t['name']} | {t['value']} | {t['target']:g} | {'yes' if t['met'] else '**no**'} |"
+        )
     lines += ["", "| fault | count | first completion after it: median s | max s |",
               "|---|---|---|---|"]  # fmt: skip
     counts = {k: sum(f["kind"] == k for f in run["faults"]) for k in kinds}

@@ -196,8 +196,16 @@ def list_videos(
         return render.emit_json(videos)
     render.table(
         videos,
-        ["video_id", "title", "profile", "status", "progress", "queue_position", "eta_seconds",
-         "uploaded_at"],  # fmt: skip
+        [
+            "video_id",
+            "title",
+            "profile",
+            "status",
+            "progress",
+            "queue_position",
+            "eta_seconds",
+            "uploaded_at",
+        ],  # fmt: skip
     )
 
 

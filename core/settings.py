@@ -43,6 +43,8 @@ def dev_secret(var_dir: Path) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
     return hashlib.sha256(DEV_SECRET.encode()).hexdigest()
+
+
 MIN_SECRET_CHARS = 32
 MIN_SECRET_DISTINCT_CHARS = 10
 

@@ -96,8 +96,11 @@ def main() -> int:
     pidfile = VAR / f"devstack-{mode}.pid"
     other = running.claim(pidfile)
     if other is not None:
-        port = os.environ.get("PORT", "8000") if mode == "run" else os.environ.get(
-            "STACK_PORT", "8080")
+        port = (
+            os.environ.get("PORT", "8000")
+            if mode == "run"
+            else os.environ.get("STACK_PORT", "8080")
+        )
         print(f"reelforge is already running on :{port} (pid {other})", file=sys.stderr)
         return 1
     try:

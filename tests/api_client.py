@@ -57,9 +57,7 @@ class Api:
                 **kwargs,  # type: ignore[arg-type]
             )
 
-    def processed_with(
-        self, auth: dict[str, str], path: Path, profile: str | None
-    ) -> dict:  # type: ignore[type-arg]
+    def processed_with(self, auth: dict[str, str], path: Path, profile: str | None) -> dict:  # type: ignore[type-arg]
         """Upload with an output profile (None: the default) and wait: the processed detail."""
         data = {"title": "profiled"} | ({"profile": profile} if profile else {})
         with path.open("rb") as f:

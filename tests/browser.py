@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.api_client import PASSWORD
 
@@ -92,9 +92,9 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 def screenshot(page: Page, name: str) -> None:
     """docs/screenshots/<name>-desktop.png and -phone.png of the page as it is now."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size or DESKTOP
+    size = page.viewport_size or ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
+        page.set_viewport_size(ViewportSize(width=viewport["width"], height=viewport["height"]))
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=False)
     page.set_viewport_size(size)

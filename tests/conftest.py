@@ -81,7 +81,9 @@ def clip_small(media: Path) -> Path:
 @pytest.fixture(scope="session")
 def clip_1080p_sound(media: Path) -> Path:
     """10 s, 1920×1080 at 15 fps, with sound: profiles that keep the source's size and sound."""
-    return make_clip(media / "clip-10s-1080p-sound.mp4", seconds=10, width=1920, height=1080, fps=15)
+    return make_clip(
+        media / "clip-10s-1080p-sound.mp4", seconds=10, width=1920, height=1080, fps=15
+    )
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,7 @@ def stored(conn: Connection) -> dict[str, Any]:
         "histogram": histogram,
         "video_votes": dict(
             conn.execute(text("SELECT id, votes FROM video WHERE votes <> 0")).all()
-        ),  # type: ignore[arg-type]
+        ),
         "users": {
             r.id: (r.published_videos, r.votes_received)
             for r in conn.execute(

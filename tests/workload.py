@@ -102,7 +102,7 @@ def run(engine: Engine, seed: int = 7) -> None:
     more = upload(engine, people[-1], 2)
     assert isinstance(jobs.claim(more[0], uuid.uuid4().hex), Claim)  # wakes the due retry
     with engine.begin() as conn:
-        statuses = dict(conn.execute(text("SELECT id, status FROM video WHERE id IN (:a, :b)"),
+        statuses: dict[int, str] = dict(conn.execute(text("SELECT id, status FROM video WHERE id IN (:a, :b)"),
                                      {"a": claims[7].video_id, "b": claims[10].video_id}).all())  # fmt: skip
     assert statuses[claims[10].video_id] == "retrying", "claimed before its retry time"
     assert statuses.get(claims[7].video_id) != "retrying", "a due retry was not woken"

@@ -150,7 +150,12 @@ def _transcode_and_publish(claim: Claim, ctx: WorkerContext) -> float:
         with phase("thumbnail"):
             run(
                 commands.thumbnail_args(
-                    settings.ffmpeg_binary, source, thumb, profile, at, info.stream_index,
+                    settings.ffmpeg_binary,
+                    source,
+                    thumb,
+                    profile,
+                    at,
+                    info.stream_index,
                     display=info.display,
                 ),  # fmt: skip
                 timeout=60,

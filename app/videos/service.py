@@ -137,9 +137,7 @@ def summary(settings: Settings, video: Video, standing: Standing | None = None) 
     )
 
 
-async def detail(
-    settings: Settings, video: Video, standing: Standing | None = None
-) -> VideoDetail:
+async def detail(settings: Settings, video: Video, standing: Standing | None = None) -> VideoDetail:
     return VideoDetail(
         **summary(settings, video, standing).model_dump(),
         error=video.error,

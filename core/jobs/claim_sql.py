@@ -44,7 +44,8 @@ NOTHING = (
     "NULL::integer, NULL::timestamptz, NULL::integer"
 )
 
-FUNCTION = """
+FUNCTION = (
+    """
 CREATE OR REPLACE FUNCTION rf_claim_fair(
     p_video_id integer, p_token varchar, p_lease_seconds double precision, p_cap integer,
     p_wait_ms integer, p_promote_before timestamptz, p_claimer varchar)
@@ -140,8 +141,9 @@ BEGIN
                         NOT locked, NULL::integer, NULL::integer, NULL::timestamptz,
                         NULL::integer, cur_status, cur_lease, cur_retry;
 END $$
-""".replace("{CLAIM_LOCK_KEY}", str(CLAIM_LOCK_KEY)).replace("{CLAIMED}", CLAIMED).replace(
-    "{NOTHING}", NOTHING
+""".replace("{CLAIM_LOCK_KEY}", str(CLAIM_LOCK_KEY))
+    .replace("{CLAIMED}", CLAIMED)
+    .replace("{NOTHING}", NOTHING)
 )
 
 CALL_FAIR = text(

@@ -64,7 +64,6 @@ class JobPublisher:
             retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
         )
 
-
     def queue_depth(self, queue: str) -> int | None:
         """Messages waiting in the broker's queue (0 when it has none: a Redis that restarted
         empty has no queue at all); None when the broker cannot be asked."""

@@ -101,4 +101,3 @@ class StaleJobs:
                 .returning(Video.id, Video.task_id)
             ).all()
         return [(r.id, r.task_id) for r in rows]
-

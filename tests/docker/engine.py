@@ -38,7 +38,9 @@ class DockerUnavailable(RuntimeError):
 def run(
     *cmd: str, timeout: float = 900, check: bool = True, **kw: object
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
+    result: subprocess.CompletedProcess[str] = subprocess.run(
+        list(cmd), capture_output=True, text=True, timeout=timeout, **kw
+    )  # type: ignore[call-overload]
     if check and result.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"

@@ -216,7 +216,7 @@ def test_under_a_terminal_the_bar_is_drawn_and_ctrl_c_then_the_same_command_resu
                               encoding="utf-8", timeout=120, dimensions=(30, 120),
                               preexec_fn=_interruptible)  # fmt: skip
         child.expect("Uploaded: video (\\d+)")
-        video_id = int(child.match.group(1))  # type: ignore[union-attr]
+        video_id = int(child.match.group(1))
         child.expect("Processed: video")
         child.expect(pexpect.EOF)
         child.close()

@@ -73,7 +73,8 @@ def test_a_processed_video_is_delivered_signed(
     assert data["status_url"] == f"/api/videos/{video_id}"
     assert data["profile"] == "reel"
     assert [(o["kind"], o["width"], o["height"]) for o in data["outputs"]] == [
-        ("mp4", 1280, 720), ("thumbnail", None, None)
+        ("mp4", 1280, 720),
+        ("thumbnail", None, None),
     ]
     assert got.headers["webhook-id"].startswith("msg_")
     assert got.headers["webhook-signature"].startswith("v1,")

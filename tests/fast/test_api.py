@@ -24,6 +24,8 @@ from tests.factories import MP4, signed_up, uploaded
 from tests.fast.conftest import queued_messages
 
 pytestmark = pytest.mark.anyio
+
+
 async def test_upload_is_202_with_a_queued_row_a_stored_original_and_one_message(
     client: httpx.AsyncClient, app_database: Database, settings: Settings, storage: LocalStorage
 ) -> None:

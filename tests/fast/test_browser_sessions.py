@@ -66,7 +66,7 @@ async def test_a_wrong_password_opens_no_session(client: httpx.AsyncClient) -> N
 
 async def test_the_web_client_is_served_under_a_strict_policy(client: httpx.AsyncClient) -> None:
     page = await client.get("/app/", headers={"Accept-Encoding": "gzip"})
-    assert page.status_code == 200 and "<main id=\"main\"" in page.text
+    assert page.status_code == 200 and '<main id="main"' in page.text
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,7 @@ from app.auth.known_users import KnownUsers
 from app.collaborators import Collaborators
 from core.db import Database
 from core.models import User
+from core.settings import Settings
 from tests.factories import signed_up
 
 pytestmark = pytest.mark.anyio
@@ -49,12 +51,12 @@ async def test_one_user_read_serves_a_burst_of_requests(
 
 
 async def test_without_the_cache_a_removed_account_is_refused_at_once(
-    app,
+    app: FastAPI,
     client: httpx.AsyncClient,
     app_database: Database,
-    settings,
+    settings: Settings,
     collaborators: Collaborators,
-    user_reads: list[str],  # type: ignore[no-untyped-def]
+    user_reads: list[str],
 ) -> None:
     uncached = KnownUsers(settings.model_copy(update={"auth_user_cache_seconds": 0}))
     forgetful = replace(collaborators, known_users=uncached)

@@ -86,7 +86,7 @@ def storage(tmp_path: Path) -> LocalStorage:
 
 def _run(
     tmp_path: Path, storage: LocalStorage, jobs: FakeJobStore, source: bytes | Path, **kw: Any
-):  # type: ignore[no-untyped-def]
+) -> Any:
     path = storage.local_path("originals/v/original")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(source.read_bytes() if isinstance(source, Path) else source)
@@ -251,9 +251,14 @@ def test_outputs_that_would_pass_the_owners_quota_fail_the_job_saying_so(
     assert processed == "outputs/7/attempt-1/hls/master.m3u8"
     manifest = json.loads(room.last("outputs"))
     assert [(o["kind"], o["name"]) for o in manifest] == [
-        ("hls", "master"), ("hls", "360p"), ("thumbnail", "thumbnail"),
-        ("storyboard", "storyboard"), ("preview", "preview"),
+        ("hls", "master"),
+        ("hls", "360p"),
+        ("thumbnail", "thumbnail"),
+        ("storyboard", "storyboard"),
+        ("preview", "preview"),
     ]
     assert room.last("output_bytes") == sum(
-        p.stat().st_size for p in storage.local_path("outputs/7/attempt-1").rglob("*") if p.is_file()
+        p.stat().st_size
+        for p in storage.local_path("outputs/7/attempt-1").rglob("*")
+        if p.is_file()
     )

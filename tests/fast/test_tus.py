@@ -121,14 +121,14 @@ async def test_protocol_errors(client: httpx.AsyncClient) -> None:
     no_version = await client.post("/api/uploads", headers={**auth, "Upload-Length": "10"})
     assert no_version.status_code == 412 and no_version.headers["tus-version"] == "1.0.0"
     assert no_version.headers["tus-resumable"] == "1.0.0" and "detail" in no_version.json()
-    wrong = await create(client, auth, **{"Tus-Resumable": "0.2.2"})
+    wrong = await create(client, auth, **{"Tus-Resumable": "0.2.2"})  # type: ignore[arg-type]
     assert wrong.status_code == 412
     no_length = await client.post(
         "/api/uploads", headers={**auth, **TUS, "Upload-Metadata": meta(title="x")}
     )
     assert no_length.status_code == 400 and "Upload-Length" in no_length.json()["detail"]
     for metadata in ("", meta(title=""), meta(title="x" * 300), "title !!notbase64"):
-        bad = await create(client, auth, **{"Upload-Metadata": metadata})
+        bad = await create(client, auth, **{"Upload-Metadata": metadata})  # type: ignore[arg-type]
         assert bad.status_code == 400 and bad.json()["detail"], metadata
     too_big = await create(client, auth, length=1024 * 1024 + 1)
     assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
@@ -260,7 +260,7 @@ async def test_browser_clients_can_read_the_tus_headers_when_cors_is_on(
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         auth = await signed_up(client)
-        created = await create(client, auth, **{"Origin": "https://app.example"})
+        created = await create(client, auth, **{"Origin": "https://app.example"})  # type: ignore[arg-type]
         exposed = {
             h.strip().lower() for h in created.headers["access-control-expose-headers"].split(",")
         }

@@ -25,7 +25,7 @@ TEMPLATE = REPO / "infra" / "aws" / "reelforge.yaml"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML's stubs give Any here
     """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, …) read in their long form."""
 
 
@@ -35,7 +35,7 @@ def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     if suffix == "Ref":
         return {"Ref": value}
     if suffix == "GetAtt" and isinstance(value, str):
@@ -57,7 +57,7 @@ def moto_types() -> set[str]:
 
     for name in list_of_moto_modules():
         try:
-            get_backend(name)  # imports the service's models, which registers their types
+            get_backend(name)  # type: ignore[call-overload]  # imports the service's models, which registers their types
         except Exception:  # a service whose optional dependencies are absent registers none
             continue
     return set(get_model_map())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def test_streaming_uploads_do_not_hold_database_connections(
     release = threading.Event()
     results: list[int] = []
 
-    def body():  # type: ignore[no-untyped-def]
+    def body() -> Iterator[bytes]:
         yield b'--rfb\r\nContent-Disposition: form-data; name="title"\r\n\r\nslow\r\n'
         yield b'--rfb\r\nContent-Disposition: form-data; name="video_file"; filename="s.mp4"\r\n\r\n'
         yield clip_small.read_bytes()

@@ -34,8 +34,8 @@ def test_worker_survives_ten_redis_restarts_under_load(
                    "a job to be processing")  # fmt: skip
         redis.restart_empty(down_seconds=3)
         time.sleep(2)
-        assert stack.worker.alive(), f"the worker died on Redis restart {round_ + 1}:\n" + (
-            stack.log("worker")[-3000:]
+        assert stack.worker.alive(), (
+            f"the worker died on Redis restart {round_ + 1}:\n" + (stack.log("worker")[-3000:])
         )
     videos = [api.wait_for(auth, v, timeout=240) for v in ids]
     failed = [(v["id"], v["error"]) for v in videos if v["status"] != "processed"]

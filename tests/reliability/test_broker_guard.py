@@ -9,7 +9,8 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from kombu import Connection, Queue
+from kombu.connection import Connection
+from kombu.entity import Queue
 from kombu.message import Message
 
 from core.jobs import broker_guard

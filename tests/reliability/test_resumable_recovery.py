@@ -33,7 +33,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 def _settings(s3_server: S3Server | None, root: Path) -> Settings:
     if s3_server is None:
-        return Settings(storage_dir=str(root))
+        return Settings(storage_dir=root)
     return Settings(
         storage_backend="s3", s3_endpoint_url=s3_server.url, s3_bucket=s3_server.bucket,
         s3_access_key_id="reelforge", s3_secret_access_key="reelforge-secret", s3_part_bytes=PART,

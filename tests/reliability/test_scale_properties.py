@@ -77,7 +77,7 @@ def test_thirty_two_claimers_never_claim_twice_and_keep_the_owners_even(
     assert len(claimed) == 32 * 60 and len(set(claimed)) == len(claimed)  # no job twice
     engine = create_engine(url)
     with engine.connect() as conn:
-        running = Counter(dict(conn.execute(text(
+        running: Counter[int] = Counter(dict(conn.execute(text(
             "SELECT owner_id, count(*) FROM video WHERE status = 'processing' GROUP BY owner_id"
         )).all()))  # fmt: skip
         tokens = conn.scalar(text("SELECT count(DISTINCT claim_token) FROM video "

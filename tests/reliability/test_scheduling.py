@@ -42,7 +42,7 @@ def test_one_users_backlog_does_not_delay_another_user(
     done = [(end - start) for _, start, end in rows.values() if start and end]
     average = sum(done) / len(done)
     waited = rows[b_id][1] - first_start  # type: ignore[operator]
-    a_done_before_b = sum(1 for i in a_ids if rows[i][2] and rows[i][2] <= rows[b_id][1])  # type: ignore[operator]
+    a_done_before_b = len([i for i in a_ids if rows[i][2] and rows[i][2] <= rows[b_id][1]])  # type: ignore[operator]
     print(
         f"B started {waited:.2f} s after the first job; average job {average:.2f} s; "
         f"A jobs finished before B started: {a_done_before_b}"

@@ -40,7 +40,8 @@ def test_upload_to_processed_with_s3_and_presigned_download(
     redirect = edge.http.get(video["processed_url"], headers=auth)
     assert redirect.status_code == 307
     presigned = redirect.headers["location"]
-    assert presigned.startswith(native.services.s3_url) and "X-Amz-Signature" in presigned  # type: ignore[union-attr]
+    assert native.services.s3_url is not None
+    assert presigned.startswith(native.services.s3_url) and "X-Amz-Signature" in presigned
     body = httpx.get(presigned, timeout=30)
     assert body.status_code == 200 and body.headers["content-type"] == "video/mp4"
     out = tmp_path / "from-s3.mp4"
@@ -166,7 +167,7 @@ def test_forged_forwarded_for_does_not_change_the_limiter_key(strict: Stack) -> 
 
     server = strict.services.server(Redis)
     assert server is not None
-    keys = [k.decode() for k in redis.Redis(port=server.port).keys("*reelforge-rl*")]
+    keys = [k.decode() for k in redis.Redis(port=server.port).keys("*reelforge-rl*")]  # type: ignore[union-attr]
     assert any("ip:127.0.0.1" in k for k in keys), keys
     assert not any("10.0." in k or "203.0.113" in k for k in keys), keys
 

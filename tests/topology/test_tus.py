@@ -174,9 +174,11 @@ def test_expired_upload_is_swept_with_its_s3_multipart_upload(
                       aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret")  # fmt: skip
     upload_id = path.rsplit("/", 1)[1]
     with db(native) as conn:
-        (multipart_id,) = conn.execute(
+        row = conn.execute(
             "SELECT backend_upload_id FROM upload WHERE id = %s", (upload_id,)
         ).fetchone()
+        assert row is not None
+        (multipart_id,) = row
         conn.execute(
             "UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = %s", (upload_id,)
         )
@@ -214,9 +216,11 @@ def test_an_upload_whose_bytes_are_gone_says_410_not_503_forever(
         **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})  # fmt: skip
     assert response.status_code == 204
     with db(native) as conn:
-        (tail_key,) = conn.execute(
+        row = conn.execute(
             "SELECT tail_key FROM upload WHERE id = %s", (path.rsplit("/", 1)[1],)
         ).fetchone()
+        assert row is not None
+        (tail_key,) = row
     s3 = boto3.client("s3", endpoint_url=native.services.s3_url, region_name="us-east-1",
                       aws_access_key_id="reelforge", aws_secret_access_key="reelforge-secret")  # fmt: skip
     s3.delete_object(Bucket="reelforge", Key=tail_key)
@@ -238,7 +242,7 @@ def test_ten_thousand_tiny_patches_are_rate_limited_never_an_error(
                                                       "Upload-Metadata": "title dGlueQ=="})  # fmt: skip
     assert created.status_code == 201, created.text
     path = created.headers["location"]
-    offset, statuses = 0, {}
+    offset, statuses = 0, dict[int, int]()
     for _ in range(10_000):
         response = api.http.patch(path, content=data[offset : offset + 1], headers={
             **tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})  # fmt: skip

@@ -42,7 +42,9 @@ def test_a_browser_plays_an_s3_output_through_the_edge(native: Stack, clip_small
     with chromium() as browser:
         page = browser.new_page()
         refused: list[str] = []
-        page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
+        page.on(
+            "console", lambda m: refused.extend([m.text] if "Content Security" in m.text else [])
+        )
         open_app(page, native.url, "#/signup")
         email = sign_up(page, "Edgeville")
         auth = {"Authorization": f"Bearer {edge.token(email)}"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema_rs
@@ -35,7 +36,7 @@ def test_tus_headers_and_the_patch_body_are_required() -> None:
 
 
 async def _sent(states: list[LiveState]) -> list[Any]:
-    async def source():  # type: ignore[no-untyped-def]
+    async def source() -> AsyncIterator[LiveState]:
         for state in states:
             yield state
 

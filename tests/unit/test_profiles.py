@@ -22,7 +22,9 @@ from core.settings import Settings
 from worker.media.commands import OutputProfile, scaled_size, transcode_args
 from worker.media.profiles import profile_from
 
-REEL = "reel:\n  description: the reel\n  trim: true\n  frame: fit\n  bumpers: true\n  audio: drop\n"
+REEL = (
+    "reel:\n  description: the reel\n  trim: true\n  frame: fit\n  bumpers: true\n  audio: drop\n"
+)
 
 
 def _error(text: str) -> str:

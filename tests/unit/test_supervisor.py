@@ -42,7 +42,7 @@ def _tick_until(supervisor: Supervisor, done, seconds: float) -> float:  # type:
 
 
 def test_an_exited_unit_is_restarted_after_its_backoff_and_it_is_said() -> None:
-    sleeper, said = Sleeper(), []
+    sleeper, said = Sleeper(), list[str]()
     supervisor = Supervisor([Unit("api", sleeper.alive, sleeper.start)], said.append)
     sleeper.kill()
     took = _tick_until(supervisor, sleeper.alive, 5)
@@ -64,7 +64,7 @@ def test_a_held_unit_stays_down_for_the_planned_outage() -> None:
 
 
 def test_a_unit_that_will_not_start_is_tried_again_with_a_longer_backoff() -> None:
-    sleeper, said = Sleeper(), []
+    sleeper, said = Sleeper(), list[str]()
     supervisor = Supervisor([Unit("worker", sleeper.alive, sleeper.start)], said.append)
     sleeper.broken_starts = 2
     sleeper.kill()

@@ -9,7 +9,8 @@ import pytest
 from starlette.requests import Request
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
-from app.videos.upload import UploadReceiver, sniff_container
+from app.videos.sniff import sniff_container
+from app.videos.upload import UploadReceiver
 from core.settings import Settings
 from core.storage.local import LocalStorage
 from tests.api_client import multipart

@@ -129,8 +129,11 @@ def _picture(main: Any, p: OutputProfile, fps: int, display: tuple[int, int] | N
     if p.fit or display is None:
         return _fitted(main, p, fps)
     width, height = scaled_size(display, p.max_height)
-    return main.filter("scale", width, height).filter("setsar", 1).filter("fps", fps).filter(
-        "format", "yuv420p"
+    return (
+        main.filter("scale", width, height)
+        .filter("setsar", 1)
+        .filter("fps", fps)
+        .filter("format", "yuv420p")
     )
 
 
