@@ -108,6 +108,9 @@ def test_sign_up_upload_watch_publish_vote_and_rank(api: Api, clip_720p_sound: P
         assert row == ["1", "Owner Tester", city, "1"], row
         _checked(other, "rankings", [])
         # The login page, signed out.
-        other.click("#logout")
+        other.click("#logout")  # the session is closed, then the page goes to the gallery
+        wait_until(
+            other, "location.hash === '#/public' && !document.getElementById('who').textContent"
+        )
         go(other, "#/login", "#in-password")
         _checked(other, "login", [])
