@@ -153,8 +153,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_resend_after_seconds: float = 60.0  # a delivery not started by then is sent again
     webhook_queue: str = "webhooks"
-    # "webhooks": this Celery process only delivers webhooks (docker/entrypoints/webhooks.sh):
-    # no reconciler, no metrics port of its own
+    # "webhooks": this process only delivers webhooks (no reconciler, no metrics port of its own)
     worker_role: Literal["videos", "webhooks"] = "videos"
     webhooks_max_per_user: int = 10
     # Absolute URLs in webhook payloads (e.g. https://videos.example.com); unset: paths only
